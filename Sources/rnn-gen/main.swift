@@ -1,0 +1,2 @@
+import RNNStream
+print(rnnstreamVersion)

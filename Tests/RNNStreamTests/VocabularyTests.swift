@@ -1,0 +1,3 @@
+import Testing
+@testable import RNNStream
+@Test func vocabularySorted() { #expect(Vocabulary(text: "cab".unicodeScalars).string == "abc") }
