@@ -1,0 +1,237 @@
+/// The carried recurrent state of B streams: per layer h (B, H) and, for an LSTM, c (B, H).
+public final class RecurrentState {
+    public let batch: Int
+    public let hidden: Int
+    public let h: [FloatBuffer]
+    public let c: [FloatBuffer]
+
+    public init(config: ModelConfig, batch: Int) {
+        self.batch = batch
+        hidden = config.hiddenSize
+        h = (0..<config.layers).map { _ in FloatBuffer(count: batch * config.hiddenSize) }
+        c = config.cell == .lstm ? (0..<config.layers).map { _ in FloatBuffer(count: batch * config.hiddenSize) } : []
+    }
+
+    /// Zero the state of every stream.
+    public func reset() {
+        for b in h { b.zero() }
+        for b in c { b.zero() }
+    }
+
+    /// Zero the state of stream `b` only.
+    public func reset(stream b: Int) {
+        for buf in h + c { (buf.pointer + b * hidden).update(repeating: 0, count: hidden) }
+    }
+}
+
+/// Training-time forward and backward over one chunk of T steps for B streams (truncated BPTT).
+///
+/// Rows are time-major: row `t·B + b` is stream b at step t. The big products run over all T·B rows at once
+/// (input projections of layers above the first, the output head and their gradients, and the recurrent
+/// weight gradient); only `h_prev·wh` and its transpose run per step, at batch size.
+public final class Network {
+    public let config: ModelConfig
+    public let batch: Int
+    public let steps: Int
+    /// Dropout probability applied to each layer's output (between layers and before the head).
+    public var dropout: Float = 0
+
+    private let G: Int, H: Int, V: Int, L: Int
+
+    // Per layer, T·B rows each unless noted.
+    private var act: [FloatBuffer]      // (T·B, G·H) pre-activations, then activations
+    private var zh: [FloatBuffer]       // GRU: (T·B, 3H) recurrent part, n-block holds hn
+    private var hs: [FloatBuffer]       // ((T+1)·B, H) block 0 the carried state, block t+1 = h_t
+    private var cs: [FloatBuffer]       // LSTM: ((T+1)·B, H)
+    private var dz: [FloatBuffer]       // (T·B, G·H) gradient at the pre-activations (input side for a GRU)
+    private var dzh: [FloatBuffer]      // GRU: (T·B, 3H) gradient at the recurrent part
+    private var mask: [FloatBuffer]     // dropout: (T·B, H) 0 or 1/(1-p)
+    private var dropped: [FloatBuffer]  // dropout: (T·B, H) h ⊙ mask, the input of the next layer or head
+    private let logits: FloatBuffer     // (T·B, V), then dlogits
+    private let dOut: FloatBuffer       // (T·B, H) gradient at a layer's output
+    private let dh: FloatBuffer         // (B, H) gradient flowing to h_prev
+    private let dc: FloatBuffer         // (B, H) LSTM cell gradient
+    private let dhDirect: FloatBuffer   // (B, H) GRU direct path z ⊙ dh
+
+    public init(config: ModelConfig, batch: Int, steps: Int) {
+        self.config = config
+        self.batch = batch
+        self.steps = steps
+        let G = config.cell.gates, H = config.hiddenSize, V = config.vocabSize, L = config.layers
+        self.G = G; self.H = H; self.V = V; self.L = L
+        let TB = steps * batch
+        let gru = config.cell == .gru, lstm = config.cell == .lstm
+        act = (0..<L).map { _ in FloatBuffer(count: TB * G * H) }
+        zh = gru ? (0..<L).map { _ in FloatBuffer(count: TB * G * H) } : []
+        hs = (0..<L).map { _ in FloatBuffer(count: (steps + 1) * batch * H) }
+        cs = lstm ? (0..<L).map { _ in FloatBuffer(count: (steps + 1) * batch * H) } : []
+        dz = (0..<L).map { _ in FloatBuffer(count: TB * G * H) }
+        dzh = gru ? (0..<L).map { _ in FloatBuffer(count: TB * G * H) } : []
+        mask = []
+        dropped = []
+        logits = FloatBuffer(count: TB * V)
+        dOut = FloatBuffer(count: TB * H)
+        dh = FloatBuffer(count: batch * H)
+        dc = FloatBuffer(count: batch * H)
+        dhDirect = FloatBuffer(count: batch * H)
+    }
+
+    private func ensureDropoutBuffers() {
+        if mask.isEmpty {
+            mask = (0..<L).map { _ in FloatBuffer(count: steps * batch * H) }
+            dropped = (0..<L).map { _ in FloatBuffer(count: steps * batch * H) }
+        }
+    }
+
+    /// The T·B-row input of layer k > 0, or of the head when k == L.
+    private func layerInput(_ k: Int, dropping: Bool) -> UnsafeMutablePointer<Float> {
+        dropping ? dropped[k - 1].pointer : hs[k - 1].pointer + batch * H
+    }
+
+    /// Runs T steps from `state` (which is advanced to the end state) and returns the summed loss in nats over
+    /// the scored rows. When `grads` is given, also backpropagates the mean loss into it (accumulating: the
+    /// caller zeroes it once per step). Targets < 0 are not scored.
+    public func run(
+        parameters p: Parameters, inputs: UnsafePointer<Int32>, targets: UnsafePointer<Int32>,
+        state: RecurrentState, grads: Parameters?, scoredRows: Int, rng: inout Random
+    ) -> Double {
+        let B = batch, T = steps, TB = T * B, GH = G * H
+        let training = grads != nil
+        let dropping = training && dropout > 0
+        if dropping { ensureDropoutBuffers() }
+
+        // Forward, layer by layer over the whole chunk.
+        for k in 0..<L {
+            let a = act[k].pointer, hk = hs[k].pointer
+            hk.update(from: state.h[k].pointer, count: B * H)
+            if config.cell == .lstm { cs[k].pointer.update(from: state.c[k].pointer, count: B * H) }
+            // zx = x·wx + b for all T·B rows; x is one-hot for layer 0, so x·wx is the row wx[x]
+            let wx = p.wx(k), bias = p.b(k)
+            for r in 0..<TB {
+                (a + r * GH).update(from: bias, count: GH)
+            }
+            if k == 0 {
+                for r in 0..<TB {
+                    let row = wx + Int(inputs[r]) * GH, out = a + r * GH
+                    for j in 0..<GH { out[j] += row[j] }
+                }
+            } else {
+                matmul(m: TB, n: GH, k: H, a: layerInput(k, dropping: dropping), lda: H, b: wx, ldb: GH,
+                       c: a, ldc: GH, accumulate: true)
+            }
+            for t in 0..<T {
+                let hPrev = hk + t * B * H, hNext = hk + (t + 1) * B * H, at = a + t * B * GH
+                switch config.cell {
+                case .rnn:
+                    matmul(m: B, n: GH, k: H, a: hPrev, lda: H, b: p.wh(k), ldb: GH, c: at, ldc: GH, accumulate: true)
+                    RNNCell.forward(rows: B, hidden: H, z: at, h: hNext)
+                case .lstm:
+                    let ck = cs[k].pointer
+                    matmul(m: B, n: GH, k: H, a: hPrev, lda: H, b: p.wh(k), ldb: GH, c: at, ldc: GH, accumulate: true)
+                    LSTMCell.forward(rows: B, hidden: H, z: at, cPrev: ck + t * B * H, c: ck + (t + 1) * B * H, h: hNext)
+                case .gru:
+                    let zt = zh[k].pointer + t * B * GH
+                    matmul(m: B, n: GH, k: H, a: hPrev, lda: H, b: p.wh(k), ldb: GH, c: zt, ldc: GH, accumulate: false)
+                    GRUCell.forward(rows: B, hidden: H, zx: at, zh: zt, bhn: p.bhn(k), hPrev: hPrev, h: hNext)
+                }
+            }
+            state.h[k].pointer.update(from: hk + T * B * H, count: B * H)
+            if config.cell == .lstm { state.c[k].pointer.update(from: cs[k].pointer + T * B * H, count: B * H) }
+            if dropping {
+                // inverted dropout: keep with probability 1-p and scale by 1/(1-p)
+                let m = mask[k].pointer, d = dropped[k].pointer, src = hk + B * H
+                let keep = 1 - dropout, scale = 1 / keep
+                for i in 0..<(TB * H) {
+                    m[i] = rng.nextFloat() < keep ? scale : 0
+                    d[i] = src[i] * m[i]
+                }
+            }
+        }
+
+        // Output head over all rows: logits = top·head.w + head.b
+        let top = layerInput(L, dropping: dropping)
+        let lg = logits.pointer
+        for r in 0..<TB { (lg + r * V).update(from: p.headB, count: V) }
+        matmul(m: TB, n: V, k: H, a: top, lda: H, b: p.headW, ldb: V, c: lg, ldc: V, accumulate: true)
+        let scale: Float? = training ? 1 / Float(max(scoredRows, 1)) : nil
+        let loss = SoftmaxCrossEntropy.forward(rows: TB, vocab: V, logits: lg, targets: targets, gradScale: scale)
+        guard let g = grads else { return loss }
+
+        // Backward. Head: dW += topᵀ·dlogits, db += Σ dlogits, dtop = dlogits·head.wᵀ
+        matmulAT(m: H, n: V, k: TB, a: top, lda: H, b: lg, ldb: V, c: g.headW, ldc: V, accumulate: true)
+        columnSum(rows: TB, cols: V, lg, into: g.headB)
+        matmulBT(m: TB, n: H, k: V, a: lg, lda: V, b: p.headW, ldb: V, c: dOut.pointer, ldc: H, accumulate: false)
+
+        for k in stride(from: L - 1, through: 0, by: -1) {
+            let a = act[k].pointer, hk = hs[k].pointer, dzk = dz[k].pointer, d = dOut.pointer
+            if dropping {
+                let m = mask[k].pointer
+                for i in 0..<(TB * H) { d[i] *= m[i] }
+            }
+            dh.zero()
+            dc.zero()
+            for t in stride(from: T - 1, through: 0, by: -1) {
+                // total gradient at h_t: from above (or the head) plus from step t+1
+                let dht = d + t * B * H
+                for i in 0..<(B * H) { dht[i] += dh[i] }
+                let hPrev = hk + t * B * H, dzt = dzk + t * B * GH
+                switch config.cell {
+                case .rnn:
+                    RNNCell.backward(rows: B, hidden: H, h: hk + (t + 1) * B * H, dh: dht, dz: dzt)
+                    matmulBT(m: B, n: H, k: GH, a: dzt, lda: GH, b: p.wh(k), ldb: GH, c: dh.pointer, ldc: H, accumulate: false)
+                case .lstm:
+                    let ck = cs[k].pointer
+                    LSTMCell.backward(rows: B, hidden: H, act: a + t * B * GH, cPrev: ck + t * B * H,
+                                      c: ck + (t + 1) * B * H, dh: dht, dc: dc.pointer, dz: dzt)
+                    matmulBT(m: B, n: H, k: GH, a: dzt, lda: GH, b: p.wh(k), ldb: GH, c: dh.pointer, ldc: H, accumulate: false)
+                case .gru:
+                    let dzht = dzh[k].pointer + t * B * GH
+                    GRUCell.backward(rows: B, hidden: H, act: a + t * B * GH, zh: zh[k].pointer + t * B * GH,
+                                     hPrev: hPrev, dh: dht, dzx: dzt, dzh: dzht, dhPrev: dhDirect.pointer)
+                    dh.copy(from: dhDirect)
+                    matmulBT(m: B, n: H, k: GH, a: dzht, lda: GH, b: p.wh(k), ldb: GH, c: dh.pointer, ldc: H, accumulate: true)
+                }
+            }
+            // Recurrent weights, one product per chunk: dwh += [h_0 … h_{T-1}]ᵀ · dz_h
+            let dzRec = config.cell == .gru ? dzh[k].pointer : dzk
+            matmulAT(m: H, n: GH, k: TB, a: hk, lda: H, b: dzRec, ldb: GH, c: g.wh(k), ldc: GH, accumulate: true)
+            columnSum(rows: TB, cols: GH, dzk, into: g.b(k))
+            if config.cell == .gru {
+                // dbhn = Σ dzh_n (the n-block)
+                let gb = g.bhn(k)
+                for r in 0..<TB {
+                    let row = dzRec + r * GH + 2 * H
+                    for j in 0..<H { gb[j] += row[j] }
+                }
+            }
+            if k == 0 {
+                // one-hot input: scatter-add each row of dz into the row of wx it selected
+                let gwx = g.wx(0)
+                for r in 0..<TB {
+                    let row = gwx + Int(inputs[r]) * GH, src = dzk + r * GH
+                    for j in 0..<GH { row[j] += src[j] }
+                }
+            } else {
+                let x = layerInput(k, dropping: dropping)
+                matmulAT(m: H, n: GH, k: TB, a: x, lda: H, b: dzk, ldb: GH, c: g.wx(k), ldc: GH, accumulate: true)
+                // gradient at the layer below's output
+                matmulBT(m: TB, n: H, k: GH, a: dzk, lda: GH, b: p.wx(k), ldb: GH, c: dOut.pointer, ldc: H, accumulate: false)
+            }
+        }
+        return loss
+    }
+}
+
+/// out[j] += Σ_r m[r, j]
+@inline(__always)
+func columnSum(rows: Int, cols: Int, _ m: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+    for r in 0..<rows {
+        let row = m + r * cols
+        var j = 0
+        while j < cols {
+            let n = cols - j
+            store8(load8(out + j, n) + load8(row + j, n), out + j, n)
+            j += 8
+        }
+    }
+}
