@@ -6,7 +6,7 @@ enum SoftmaxCrossEntropy {
     /// When `gradScale` is given, the row is replaced by its gradient (softmax - onehot) · gradScale.
     /// A negative target marks a row that is not scored (its gradient is zero).
     static func forward(rows: Int, vocab V: Int, logits: UnsafeMutablePointer<Float>, targets: UnsafePointer<Int32>,
-                        gradScale: Float?) -> Double {
+                        gradScale: Float?, rowLoss: UnsafeMutablePointer<Double>? = nil) -> Double {
         var loss = 0.0
         for r in 0..<rows {
             let row = logits + r * V
@@ -39,7 +39,9 @@ enum SoftmaxCrossEntropy {
             }
             let sum = Double(sv.sum())
             // -log p[target] = log Σ e^(x - m) - (x_target - m)
-            loss += Foundation.log(sum) - xt
+            let nats = Foundation.log(sum) - xt
+            loss += nats
+            rowLoss?[r] = nats
             if let scale = gradScale {
                 // dlogits = (softmax - onehot) · scale
                 let k = Float(1 / sum) * scale

@@ -1,0 +1,101 @@
+/// One stream at batch 1: feeds characters through the layers, carrying the state, and yields the logits that
+/// predict each next character. Used by rnn-gen (one character at a time), rnn-score and validation (chunks).
+///
+/// A chunk of C characters runs layer by layer: the first layer's input is a row lookup, upper layers get their
+/// input projection as one (C, In)·(In, G·H) product, the recurrent product runs per character as a
+/// vector-matrix product streaming `wh` once, and the head is one (C, H)·(H, V) product.
+public final class Predictor {
+    public let config: ModelConfig
+    public let parameters: Parameters
+    public let maxChunk: Int
+    private let G: Int, H: Int, V: Int, L: Int
+
+    private let h: [FloatBuffer]       // per layer (H), the carried state
+    private let c: [FloatBuffer]       // LSTM: per layer (H)
+    private let z: FloatBuffer         // (C, G·H) pre-activations of the current layer
+    private let zh: FloatBuffer        // (G·H) GRU recurrent part of one step
+    private let outs: [FloatBuffer]    // two (C, H) buffers: layer outputs, ping-ponged between layers
+    private let scratchC: FloatBuffer  // (H) LSTM new c
+    /// (C, V) logits of the last chunk: row i predicts the character after input i.
+    public let logits: FloatBuffer
+
+    public init(parameters: Parameters, maxChunk: Int = 128) {
+        config = parameters.config
+        self.parameters = parameters
+        self.maxChunk = maxChunk
+        let config = parameters.config
+        G = config.cell.gates; H = config.hiddenSize; V = config.vocabSize; L = config.layers
+        h = (0..<config.layers).map { _ in FloatBuffer(count: config.hiddenSize) }
+        c = config.cell == .lstm ? (0..<config.layers).map { _ in FloatBuffer(count: config.hiddenSize) } : []
+        z = FloatBuffer(count: maxChunk * config.cell.gates * config.hiddenSize)
+        zh = FloatBuffer(count: config.cell.gates * config.hiddenSize)
+        outs = [FloatBuffer(count: maxChunk * config.hiddenSize), FloatBuffer(count: maxChunk * config.hiddenSize)]
+        scratchC = FloatBuffer(count: config.hiddenSize)
+        logits = FloatBuffer(count: maxChunk * config.vocabSize)
+    }
+
+    /// Back to the fresh state (all zeros).
+    public func reset() {
+        for b in h { b.zero() }
+        for b in c { b.zero() }
+    }
+
+    /// Writes the logits predicting the first character from the fresh state into `out` (V): with h = 0 they
+    /// are `head.b`.
+    public func initialLogits(into out: UnsafeMutablePointer<Float>) {
+        out.update(from: parameters.headB, count: V)
+    }
+
+    /// Feeds `count` ≤ maxChunk character indices (all known to the vocabulary); afterwards row i of `logits`
+    /// predicts the character that follows input i.
+    public func advance(_ inputs: UnsafePointer<Int32>, count C: Int) {
+        precondition(C >= 1 && C <= maxChunk)
+        let p = parameters, GH = G * H, zp = z.pointer
+        for k in 0..<L {
+            let out = outs[k & 1].pointer, below = outs[(k + 1) & 1].pointer
+            // zx = x·wx + b for the whole chunk
+            for r in 0..<C { (zp + r * GH).update(from: p.b(k), count: GH) }
+            if k == 0 {
+                for r in 0..<C {
+                    let row = p.wx(0) + Int(inputs[r]) * GH, dst = zp + r * GH
+                    var j = 0
+                    while j < GH {
+                        let n = GH - j
+                        store8(load8(dst + j, n) + load8(row + j, n), dst + j, n)
+                        j += 8
+                    }
+                }
+            } else if C == 1 {
+                vecmat(n: GH, k: H, x: below, w: p.wx(k), ldw: GH, y: zp, accumulate: true)
+            } else {
+                matmul(m: C, n: GH, k: H, a: below, lda: H, b: p.wx(k), ldb: GH, c: zp, ldc: GH, accumulate: true)
+            }
+            // the recurrence, one character at a time
+            let hk = h[k].pointer
+            for t in 0..<C {
+                let zt = zp + t * GH, ht = out + t * H
+                switch config.cell {
+                case .rnn:
+                    vecmat(n: GH, k: H, x: hk, w: p.wh(k), ldw: GH, y: zt, accumulate: true)
+                    RNNCell.forward(rows: 1, hidden: H, z: zt, h: ht)
+                case .lstm:
+                    vecmat(n: GH, k: H, x: hk, w: p.wh(k), ldw: GH, y: zt, accumulate: true)
+                    LSTMCell.forward(rows: 1, hidden: H, z: zt, cPrev: c[k].pointer, c: scratchC.pointer, h: ht)
+                    c[k].copy(from: scratchC)
+                case .gru:
+                    vecmat(n: GH, k: H, x: hk, w: p.wh(k), ldw: GH, y: zh.pointer, accumulate: false)
+                    GRUCell.forward(rows: 1, hidden: H, zx: zt, zh: zh.pointer, bhn: p.bhn(k), hPrev: hk, h: ht)
+                }
+                hk.update(from: ht, count: H)
+            }
+        }
+        // head: logits = top·head.w + head.b
+        let top = outs[(L - 1) & 1].pointer, lg = logits.pointer
+        for r in 0..<C { (lg + r * V).update(from: p.headB, count: V) }
+        if C == 1 {
+            vecmat(n: V, k: H, x: top, w: p.headW, ldw: V, y: lg, accumulate: true)
+        } else {
+            matmul(m: C, n: V, k: H, a: top, lda: H, b: p.headW, ldb: V, c: lg, ldc: V, accumulate: true)
+        }
+    }
+}
