@@ -53,7 +53,9 @@ public struct UTF8Decoder: Sendable {
         if let failure { throw failure }
         let base = bytesConsumed
         let n = bytes.count
-        out.reserveCapacity(out.count + n)
+        // At most one scalar per byte. Grow geometrically: many small pieces decoded into one growing
+        // array must not reallocate on every call.
+        if out.capacity < out.count + n { out.reserveCapacity(max(out.count + n, 2 * out.capacity)) }
         var i = 0
         while i < n {
             let b = bytes[i]
