@@ -1,0 +1,56 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Reads a whole file into memory; "-" means standard input (read to its end, not closed).
+///
+/// Reads at most `limit + 1` bytes: a file with more than `limit` bytes fails with
+/// "file is larger than the N MiB limit" rather than exhausting memory. Errors have the path (or
+/// "standard input") as subject and the system's reason as cause ("No such file or directory",
+/// "Is a directory", "Permission denied").
+public func readWholeFile(path: String, limit: Int) throws(ToolError) -> [UInt8] {
+    precondition(limit >= 0, "limit must not be negative")
+    let subject = path == "-" ? "standard input" : path
+    var fd = STDIN_FILENO
+    if path != "-" {
+        repeat {
+            fd = open(path, O_RDONLY | O_CLOEXEC)
+        } while fd < 0 && errno == EINTR
+        guard fd >= 0 else { throw ToolError(subject: subject, cause: systemErrorMessage(errno)) }
+    }
+    defer { if path != "-" { close(fd) } }
+
+    // A regular file's size is a good first guess for the buffer; pipes start small and grow.
+    var info = stat()
+    var expected = 64 * 1024
+    if fstat(fd, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG {
+        expected = Int(info.st_size) + 1
+    }
+    let cap = limit == Int.max ? limit : limit + 1
+    var bytes = [UInt8]()
+    bytes.reserveCapacity(min(expected, cap))
+    var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+    while bytes.count < cap {
+        let want = min(chunk.count, cap - bytes.count)
+        var n: Int
+        repeat {
+            n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, want) }
+        } while n < 0 && errno == EINTR
+        if n < 0 { throw ToolError(subject: subject, cause: systemErrorMessage(errno)) }
+        if n == 0 { break }
+        bytes.append(contentsOf: chunk[0..<n])
+    }
+    if bytes.count > limit {
+        throw ToolError(subject: subject, cause: "file is larger than the \(describeSize(limit)) limit")
+    }
+    return bytes
+}
+
+/// "32 MiB" for whole mebibytes, otherwise "1500 bytes".
+func describeSize(_ bytes: Int) -> String {
+    let mib = 1 << 20
+    if bytes >= mib && bytes % mib == 0 { return "\(bytes / mib) MiB" }
+    return bytes == 1 ? "1 byte" : "\(bytes) bytes"
+}
