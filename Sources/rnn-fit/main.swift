@@ -1,33 +1,98 @@
+import ArgumentParser
 import Foundation
 import RNNStream
-// temporary driver
-let data = FileHandle.standardInput.readDataToEndOfFile()
-let text = String(decoding: data, as: UTF8.self)
-let vocab = Vocabulary(text: text.unicodeScalars)
-let idx = text.unicodeScalars.map { vocab.index(of: $0)! }
-var o = TrainingOptions()
-let args = CommandLine.arguments
-func arg(_ n: String) -> String? { args.firstIndex(of: n).map { args[$0 + 1] } }
-if let v = arg("--cell") { o.cell = CellKind(rawValue: v)! }
-if let v = arg("--hidden") { o.hiddenSize = Int(v)! }
-if let v = arg("--layers") { o.layers = Int(v)! }
-if let v = arg("--batch") { o.batch = Int(v)! }
-if let v = arg("--seq") { o.seq = Int(v)! }
-if let v = arg("--opt") { o.optimizer = OptimizerKind(rawValue: v)! }
-if let v = arg("--lr") { o.learningRate = Double(v)! }
-if let v = arg("--time") { o.timeLimit = Double(v)! }
-if let v = arg("--steps") { o.maxSteps = Int(v)! }
-if let v = arg("--eval") { o.evalEvery = Int(v)! }
-let t = try! Trainer(text: idx, vocabulary: vocab, options: o)
-let r = t.run { e in
-    switch e {
-    case .evaluated(let p, let imp): FileHandle.standardError.write("eval t=\(Int(p.elapsed)) step \(p.step) chars/s \(Int(p.charactersPerSecond)) train \(p.trainBPC) val \(p.validationBPC!) \(imp)\n".data(using: .utf8)!)
-    case .notice(let s): FileHandle.standardError.write((s + "\n").data(using: .utf8)!)
-    default: break
+
+extension CellKind: ExpressibleByArgument {}
+extension OptimizerKind: ExpressibleByArgument {}
+extension Schedule.Decay: ExpressibleByArgument {}
+
+struct Fit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rnn-fit",
+        abstract: "Train a character-level language model on the text read from standard input.",
+        discussion: "Writes gzip-compressed safetensors weights to standard output (or -o FILE): the weights with the best validation loss. See rnn-fit(1).",
+        version: rnnstreamVersion)
+
+    @Option(help: "Recurrent cell: rnn, lstm or gru.") var cell: CellKind = .lstm
+    @Option(help: "Hidden units per layer.") var hidden: Int = 256
+    @Option(help: "Number of stacked layers.") var layers: Int = 2
+    @Option(help: "Parallel streams per step.") var batch: Int = 50
+    @Option(help: "Characters per truncated-BPTT chunk.") var seq: Int = 50
+    @Option(help: "Optimizer: adam, rmsprop or adagrad.") var optimizer: OptimizerKind = .adam
+    @Option(help: "Learning rate (default: 0.002 for adam and rmsprop, 0.1 for adagrad).") var lr: Double?
+    @Option(help: "Linear learning-rate warm-up over this many steps.") var warmup: Int = 100
+    @Option(help: "Learning-rate decay over the run: cosine or none.") var decay: Schedule.Decay = .cosine
+    @Option(help: "Clip the gradients' global norm to this value (0: off).") var clip: Double = 5
+    @Option(help: "Dropout between layers and before the output (0 to 0.9).") var dropout: Double = 0
+    @Option(help: "Stop after this many passes over the training text.") var epochs: Double = 50
+    @Option(help: "Stop after this much time, e.g. 90s, 5m, 1h30m.") var time: String?
+    @Option(help: "Stop after this many updates.") var steps: Int?
+    @Option(help: "Stop after this many validations without improvement (0: never).") var patience: Int = 5
+    @Option(name: .customLong("val-frac"), help: "Fraction of the input, at its end, held out for validation.") var valFrac: Double = 0.1
+    @Option(name: .customLong("eval-every"), help: "Validate every this many training characters (default: 10x the validation text, at least 200000).") var evalEvery: Int?
+    @Option(name: .customLong("reset-every"), help: "Reset each stream's state every this many steps (0: only each epoch).") var resetEvery: Int = 64
+    @Option(help: "Random seed (same input, options and seed give the same weights).") var seed: UInt64 = 1
+    @Option(help: "Threads for the matrix kernels (default: all cores, or RNNSTREAM_THREADS).") var threads: Int?
+    @Option(name: [.short, .customLong("output")], help: "Write the weights to FILE atomically instead of standard output.") var output: String?
+    @Option(help: "Write one JSON object per validation to FILE.") var log: String?
+    @Option(name: .customLong("sample-every"), help: "Print a short generated sample to stderr this often, e.g. 30s.") var sampleEvery: String?
+    @Flag(name: [.short, .long], help: "No progress on stderr.") var quiet = false
+
+    func validate() throws {
+        func check(_ ok: Bool, _ message: String) throws { if !ok { throw ValidationError(message) } }
+        try check(hidden >= 1 && hidden <= ModelConfig.maxHidden, "--hidden must be 1...\(ModelConfig.maxHidden)")
+        try check(layers >= 1 && layers <= ModelConfig.maxLayers, "--layers must be 1...\(ModelConfig.maxLayers)")
+        try check(batch >= 1 && batch <= 4096, "--batch must be 1...4096")
+        try check(seq >= 1 && seq <= 4096, "--seq must be 1...4096")
+        try check(lr.map { $0 > 0 && $0.isFinite } ?? true, "--lr must be a positive number")
+        try check(warmup >= 0, "--warmup must not be negative")
+        try check(clip >= 0 && clip.isFinite, "--clip must be 0 or positive")
+        try check(dropout >= 0 && dropout <= 0.9, "--dropout must be 0...0.9")
+        try check(epochs > 0 && epochs.isFinite, "--epochs must be positive")
+        try check(steps.map { $0 >= 1 } ?? true, "--steps must be at least 1")
+        try check(patience >= 0, "--patience must not be negative")
+        try check(valFrac >= 0 && valFrac < 1, "--val-frac must be in [0, 1)")
+        try check(evalEvery.map { $0 >= 1 } ?? true, "--eval-every must be at least 1")
+        try check(resetEvery >= 0, "--reset-every must not be negative")
+        try check(threads.map { $0 >= 1 && $0 <= 256 } ?? true, "--threads must be 1...256")
+        if let time { _ = try parse(time, "--time") }
+        if let sampleEvery { _ = try parse(sampleEvery, "--sample-every") }
+    }
+
+    func parse(_ s: String, _ option: String) throws -> Double {
+        do { return try parseDuration(s) } catch { throw ValidationError("\(option): \(error.cause)") }
+    }
+
+    func run() throws {
+        if let threads { Threads.count = threads }
+        var r = FitRequest()
+        r.training.cell = cell
+        r.training.hiddenSize = hidden
+        r.training.layers = layers
+        r.training.batch = batch
+        r.training.seq = seq
+        r.training.optimizer = optimizer
+        r.training.learningRate = lr
+        r.training.warmupSteps = warmup
+        r.training.decay = decay
+        r.training.clip = clip
+        r.training.dropout = dropout
+        r.training.epochs = epochs
+        r.training.timeLimit = try time.map { try parse($0, "--time") }
+        r.training.maxSteps = steps
+        r.training.patience = patience
+        r.training.validationFraction = valFrac
+        r.training.evalEvery = evalEvery
+        r.training.resetEvery = resetEvery
+        r.training.seed = seed
+        r.output = output
+        r.quiet = quiet
+        r.logPath = log
+        r.sampleEvery = try sampleEvery.map { try parse($0, "--sample-every") }
+        r.commandLine = CommandLine.arguments.dropFirst().joined(separator: " ")
+        let status = runFit(r)
+        if status != 0 { throw ExitCode(status) }
     }
 }
-print(r.validationBPC ?? -1, r.steps, r.characters, r.seconds)
-let g = Generator(model: r.model, options: SamplingOptions(), seed: 1)
-var s = ""
-for _ in 0..<300 { s.unicodeScalars.append(g.nextCharacter()) }
-print(s)
+
+Fit.main()

@@ -1,2 +1,42 @@
+import ArgumentParser
+import Foundation
 import RNNStream
-print(rnnstreamVersion)
+
+struct Gen: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rnn-gen",
+        abstract: "Stream characters sampled from a trained model to standard output.",
+        discussion: "MODEL is a weights file written by rnn-fit, or - for standard input. See rnn-gen(1).",
+        version: rnnstreamVersion)
+
+    @Argument(help: "The weights file (- for standard input).") var model: String
+    @Option(name: [.short, .customLong("length")], help: "Characters to generate after the prime (0: no end).") var length: Int = 1000
+    @Option(help: "Sampling temperature (0: always the most likely character).") var temperature: Double = 1
+    @Option(name: .customLong("top-k"), help: "Sample only from the K most likely characters (0: all).") var topK: Int = 0
+    @Option(name: .customLong("top-p"), help: "Sample only from the most likely characters covering probability P (1: all).") var topP: Double = 1
+    @Option(help: "Random seed (same model, seed and options give the same text).") var seed: UInt64 = 1
+    @Option(help: "Text that starts the stream; echoed, then continued.") var prime: String = ""
+    @Option(help: "Threads for the matrix kernels (default: all cores, or RNNSTREAM_THREADS).") var threads: Int?
+
+    func validate() throws {
+        if length < 0 { throw ValidationError("--length must not be negative") }
+        if !(temperature >= 0 && temperature.isFinite) { throw ValidationError("--temperature must be 0 or positive") }
+        if topK < 0 { throw ValidationError("--top-k must not be negative") }
+        if !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must be in (0, 1]") }
+        if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be 1...256") }
+    }
+
+    func run() throws {
+        if let threads { Threads.count = threads }
+        var r = GenerateRequest()
+        r.modelPath = model
+        r.length = length
+        r.sampling = SamplingOptions(temperature: temperature, topK: topK, topP: topP)
+        r.seed = seed
+        r.prime = prime
+        let status = runGenerate(r)
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+Gen.main()

@@ -15,6 +15,8 @@ public struct TrainingProgress: Sendable {
     public var charactersPerSecond: Double
     public var learningRate: Double
     public var gradientNorm: Double
+    /// Seconds spent validating so far (not counted in `charactersPerSecond`).
+    public var evaluationSeconds: Double
     /// Mean training bits per character since the last report.
     public var trainBPC: Double
     public var validationBPC: Double?
@@ -28,6 +30,8 @@ public enum TrainingEvent: Sendable {
     case evaluated(TrainingProgress, improved: Bool)
     /// Something the person watching should know (adapted sizes, divergence recovered, early stop).
     case notice(String)
+    /// A short text sampled from the current weights (`sampleEvery`).
+    case sample(String)
 }
 
 /// The outcome: the best model by validation (the last one when nothing was held out).
@@ -70,6 +74,7 @@ public final class Trainer {
 
     public func run(
         initial: Model? = nil,
+        sampleEvery: Double? = nil,
         shouldStop: () -> Bool = { false },
         observer: (TrainingEvent) -> Void = { _ in }
     ) -> TrainingResult {
@@ -99,7 +104,7 @@ public final class Trainer {
         var windowNats = 0.0, windowChars = 0, lastTrainBPC = Double.nan, bestTrainBPC = Double.nan
         var bestVal: Double? = nil, lastVal: Double? = nil
         var stale = 0, lrScale = 1.0, lastNorm = 0.0, lr = schedule.rate(step: 0, progress: 0)
-        var lastReport = Date()
+        var lastReport = Date(), lastSample = Date(), evalSeconds = 0.0
         var stopReason = "epochs"
 
         func elapsed() -> Double { Date().timeIntervalSince(start) }
@@ -113,8 +118,8 @@ public final class Trainer {
             let e = elapsed()
             if windowChars > 0 { lastTrainBPC = windowNats / Double(windowChars) / M_LN2 }
             return TrainingProgress(elapsed: e, fraction: fraction(), step: step, characters: characters,
-                                    charactersPerSecond: Double(characters) / max(e, 1e-9), learningRate: lr,
-                                    gradientNorm: lastNorm, trainBPC: lastTrainBPC, validationBPC: lastVal,
+                                    charactersPerSecond: Double(characters) / max(e - evalSeconds, 1e-9),
+                                    learningRate: lr, gradientNorm: lastNorm, evaluationSeconds: evalSeconds, trainBPC: lastTrainBPC, validationBPC: lastVal,
                                     bestValidationBPC: bestVal)
         }
         func evaluate() {
@@ -122,6 +127,8 @@ public final class Trainer {
             var progress = snapshot()
             windowNats = 0; windowChars = 0
             guard let scorer else { return }
+            let evalStart = Date()
+            defer { evalSeconds += Date().timeIntervalSince(evalStart) }
             scorer.reset()
             let before = scorer.totals
             validation.withUnsafeBufferPointer { scorer.feed(indices: $0) }
@@ -181,6 +188,13 @@ public final class Trainer {
 
             if characters - lastEvalCharacters >= evalEvery {
                 evaluate()
+            } else if let every = sampleEvery, Date().timeIntervalSince(lastSample) >= every {
+                lastSample = Date()
+                let current = Model(config: config, vocabulary: vocabulary, parameters: params.tensors())
+                let generator = Generator(model: current, options: SamplingOptions(), seed: UInt64(step))
+                var text = String.UnicodeScalarView()
+                for _ in 0..<200 { text.append(generator.nextCharacter()) }
+                observer(.sample(String(text)))
             } else if Date().timeIntervalSince(lastReport) >= 0.25 {
                 lastReport = Date()
                 observer(.progress(snapshot()))

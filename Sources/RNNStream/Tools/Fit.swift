@@ -1,0 +1,163 @@
+import Foundation
+
+/// What `rnn-fit` was asked to do, after option parsing.
+public struct FitRequest: Sendable {
+    public var training = TrainingOptions()
+    /// nil: standard output.
+    public var output: String? = nil
+    public var quiet = false
+    /// JSON lines, one per evaluation.
+    public var logPath: String? = nil
+    public var sampleEvery: Double? = nil
+    /// The command line, stored in the model's metadata.
+    public var commandLine = ""
+
+    public init() {}
+}
+
+/// The largest text `rnn-fit` reads into memory.
+public let fitInputLimit = 4 << 30
+
+/// `rnn-fit`: stdin text → trained weights. Returns the exit status; errors were reported on stderr.
+public func runFit(_ request: FitRequest) -> Int32 {
+    let program = "rnn-fit"
+    do {
+        return try fit(request, program: program)
+    } catch {
+        reportError(program: program, error)
+        return error.status
+    }
+}
+
+private func fit(_ request: FitRequest, program: String) throws(ToolError) -> Int32 {
+    // Refuse before reading or training: binary to a terminal, or an output we could not write later.
+    if let path = request.output {
+        try checkWritable(path: path)
+    } else if isTerminal(STDOUT_FILENO) {
+        throw ToolError(subject: "standard output",
+                        cause: "is a terminal; refusing to write binary weights (redirect it or use -o FILE)")
+    }
+    var log: CheckedOutput? = nil
+    if let logPath = request.logPath {
+        let fd = open(logPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw ToolError(subject: logPath, cause: systemErrorMessage(errno)) }
+        log = CheckedOutput(fd: fd, autoFlush: true)
+    }
+    Interrupt.install()
+
+    let bytes = try readWholeFile(path: "-", limit: fitInputLimit)
+    let scalars: [Unicode.Scalar]
+    do { scalars = try UTF8Reader.decode(bytes) } catch { throw ToolError(subject: "standard input", cause: error.description) }
+    guard !scalars.isEmpty else { throw ToolError(subject: "standard input", cause: "no text to train on") }
+    let vocabulary = Vocabulary(text: scalars)
+    guard vocabulary.count <= ModelConfig.maxVocab else {
+        throw ToolError(subject: "standard input", cause: "too many distinct characters (\(vocabulary.count))")
+    }
+    let text = scalars.map { vocabulary.index(of: $0)! }
+    var digest = SHA256()
+    digest.update(bytes)
+    let sha = SHA256.hex(digest.finalize())
+
+    let trainer: Trainer
+    do { trainer = try Trainer(text: text, vocabulary: vocabulary, options: request.training) } catch {
+        throw ToolError(subject: "standard input", cause: error.description)
+    }
+    let o = request.training
+    var progressLine = request.quiet ? nil : ProgressLine(fd: STDERR_FILENO)
+    func say(_ line: String) {
+        guard !request.quiet else { return }
+        progressLine?.finish()
+        FileHandle.standardError.write((program + ": " + line + "\n").data(using: .utf8)!)
+    }
+    var logFailure: OutputError? = nil
+
+    let result = trainer.run(sampleEvery: request.sampleEvery, shouldStop: { Interrupt.requested }) { event in
+        switch event {
+        case let .started(batch, seq, trainChars, valChars, parameters):
+            say("\(o.cell.rawValue) \(o.layers)x\(o.hiddenSize), \(parameters) parameters, vocabulary \(vocabulary.count); "
+                + "\(trainChars) training and \(valChars) validation characters; batch \(batch), seq \(seq), "
+                + "\(o.optimizer.rawValue) lr \(o.resolvedLearningRate)")
+        case .progress(let p):
+            progressLine?.update(progressText(p, options: o))
+        case let .evaluated(p, improved):
+            if progressLine != nil {
+                progressLine?.update(progressText(p, options: o))
+            } else {
+                say(plainText(p) + (improved ? " *" : ""))
+            }
+            if let out = log, logFailure == nil {
+                do throws(OutputError) { try out.write(jsonLine(p) + "\n") } catch { logFailure = error }
+            }
+        case .notice(let text):
+            say(text)
+        case .sample(let text):
+            say("sample:\n" + text)
+        }
+    }
+    progressLine?.finish()
+    if let logFailure { throw ToolError(subject: request.logPath, cause: logFailure.description) }
+
+    var model = result.model
+    model.info["tool_version"] = rnnstreamVersion
+    model.info["options"] = request.commandLine
+    model.info["train_sha256"] = sha
+    model.info["text_chars"] = String(text.count)
+    let weights = model.weightsFileBytes()
+    if let path = request.output {
+        try writeFileAtomically(path: path, bytes: weights)
+    } else {
+        let out = CheckedOutput.standardOutput()
+        do throws(OutputError) {
+            try out.write(weights)
+            try out.flush()
+        } catch {
+            throw ToolError(subject: "standard output", cause: error.description)
+        }
+    }
+    let val = result.validationBPC.map { String(format: "%.4f", $0) } ?? "n/a"
+    say(String(format: "%d steps, %d characters in %@ (%.0f chars/s); best validation %@ bpc, train %.4f bpc; stopped by %@",
+               result.steps, result.characters, formatDuration(result.seconds),
+               Double(result.characters) / max(result.seconds, 1e-9), val, result.trainBPC, result.stopReason))
+    if result.stopReason == "interrupted" {
+        say("interrupted: wrote the best weights so far")
+        return Interrupt.exitStatus
+    }
+    return ExitStatus.success
+}
+
+/// Fails now, not after hours of training, when `path` could not be replaced later.
+private func checkWritable(path: String) throws(ToolError) {
+    let directory = (path as NSString).deletingLastPathComponent
+    let probe = (directory.isEmpty ? "." : directory) + "/.rnn-fit-probe-\(getpid())"
+    let fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+    guard fd >= 0 else { throw ToolError(subject: path, cause: systemErrorMessage(errno)) }
+    close(fd)
+    unlink(probe)
+    var st = stat()
+    if stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR {
+        throw ToolError(subject: path, cause: systemErrorMessage(EISDIR))
+    }
+}
+
+private func bpcText(_ v: Double?) -> String { v.map { String(format: "%.3f", $0) } ?? "-" }
+
+private func progressText(_ p: TrainingProgress, options o: TrainingOptions) -> String {
+    let eta = p.fraction > 0.001 ? formatDuration(p.elapsed / p.fraction - p.elapsed) : "?"
+    return String(format: "%5.1f%% %@ eta %@  %.0f chars/s  train %@  val %@  best %@", p.fraction * 100,
+                  formatDuration(p.elapsed), eta, p.charactersPerSecond, bpcText(p.trainBPC),
+                  bpcText(p.validationBPC), bpcText(p.bestValidationBPC))
+}
+
+private func plainText(_ p: TrainingProgress) -> String {
+    String(format: "%@ step %d, %d chars, %.0f chars/s, lr %.3g, train %@ bpc, val %@ bpc, best %@",
+           formatDuration(p.elapsed), p.step, p.characters, p.charactersPerSecond, p.learningRate,
+           bpcText(p.trainBPC), bpcText(p.validationBPC), bpcText(p.bestValidationBPC))
+}
+
+private func jsonLine(_ p: TrainingProgress) -> String {
+    func num(_ v: Double?) -> String { v.flatMap { $0.isFinite ? String(format: "%.6g", $0) : nil } ?? "null" }
+    return "{\"time\":\(num(p.elapsed)),\"step\":\(p.step),\"chars\":\(p.characters),"
+        + "\"chars_per_s\":\(num(p.charactersPerSecond)),\"lr\":\(num(p.learningRate)),"
+        + "\"train_bpc\":\(num(p.trainBPC)),\"val_bpc\":\(num(p.validationBPC)),"
+        + "\"best_val_bpc\":\(num(p.bestValidationBPC)),\"grad_norm\":\(num(p.gradientNorm))}"
+}
