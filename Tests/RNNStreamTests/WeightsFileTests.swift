@@ -26,6 +26,12 @@ private func rawFile(header: String, data: [UInt8], headerLength: UInt64? = nil)
     return Gzip.compress((0..<8).map { UInt8(truncatingIfNeeded: n >> UInt64(8 * $0)) } + h + data)
 }
 
+/// `header` (a JSON object of tensor entries) with the rnnstream identity metadata in front, so loading
+/// gets past the "is this a model" check to the entries.
+private func rnn(_ header: String) -> String {
+    #"{"__metadata__":{"format":"rnnstream","format_version":"1"},"# + header.dropFirst()
+}
+
 private func floats(_ values: [Float]) -> [UInt8] {
     values.flatMap { v in (0..<4).map { UInt8(truncatingIfNeeded: v.bitPattern >> UInt32(8 * $0)) } }
 }
@@ -205,7 +211,7 @@ private func expectSame(_ a: Model, _ b: Model) {
 
     @Test func wrongDtype() {
         let header = #"{"x":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}}"#
-        #expect(loadError(rawFile(header: header, data: [0, 0, 0, 0])) == #"tensor x: dtype "F16" is not supported (only F32)"#)
+        #expect(loadError(rawFile(header: rnn(header), data: [0, 0, 0, 0])) == #"tensor x: dtype "F16" is not supported (only F32)"#)
         let model = makeModel(.rnn)
         var raw = model.safeTensorsFile().encoded()
         let f32 = Array(#""F32""#.utf8)
@@ -216,22 +222,26 @@ private func expectSame(_ a: Model, _ b: Model) {
 
     @Test func badShapes() {
         let four = floats([1])
-        #expect(loadError(rawFile(header: #"{"x":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}"#, data: four))
+        #expect(loadError(rawFile(header: rnn(#"{"x":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}"#), data: four))
             == "tensor x: shape -1 is not a non-negative integer")
-        #expect(loadError(rawFile(header: #"{"x":{"dtype":"F32","shape":[1.5],"data_offsets":[0,4]}}"#, data: four))
+        #expect(loadError(rawFile(header: rnn(#"{"x":{"dtype":"F32","shape":[1.5],"data_offsets":[0,4]}}"#), data: four))
             == "tensor x: shape 1.5 is not a non-negative integer")
-        #expect(loadError(rawFile(header: #"{"x":{"dtype":"F32","shape":[2147483649],"data_offsets":[0,4]}}"#, data: four))
+        #expect(loadError(rawFile(header: rnn(#"{"x":{"dtype":"F32","shape":[2147483649],"data_offsets":[0,4]}}"#), data: four))
             == "tensor x: dimension 2147483649 exceeds 2^31")
-        #expect(loadError(rawFile(header: #"{"x":{"dtype":"F32","shape":[2147483648,2147483648,2147483648],"data_offsets":[0,4]}}"#, data: four))
+        #expect(loadError(rawFile(header: rnn(#"{"x":{"dtype":"F32","shape":[2147483648,2147483648,2147483648],"data_offsets":[0,4]}}"#), data: four))
             == "tensor x: element count overflows")
-        #expect(loadError(rawFile(header: #"{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}"#, data: four))
+        #expect(loadError(rawFile(header: rnn(#"{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}"#), data: four))
             == "tensor x: data_offsets [0, 4] hold 4 bytes but shape [2] needs 8")
-        #expect(loadError(rawFile(header: #"{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"y":1}}"#, data: four))
+        #expect(loadError(rawFile(header: rnn(#"{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"y":1}}"#), data: four))
             == #"tensor x: unexpected field "y""#)
-        #expect(loadError(rawFile(header: #"{"x":{"dtype":"F32","data_offsets":[0,4]}}"#, data: four))
+        #expect(loadError(rawFile(header: rnn(#"{"x":{"dtype":"F32","data_offsets":[0,4]}}"#), data: four))
             == "tensor x: missing shape")
-        #expect(loadError(rawFile(header: #"{"x\ny":{"dtype":"F32","shape":[1],"data_offsets":[0]}}"#, data: four))
+        #expect(loadError(rawFile(header: rnn(#"{"x\ny":{"dtype":"F32","shape":[1],"data_offsets":[0]}}"#), data: four))
             == #"tensor "x\ny": data_offsets [0] is not a pair of non-negative integers"#)
+        // Values quoted from the file are cut short in messages.
+        let long = String(repeating: "z", count: 10_000)
+        let message = loadError(rawFile(header: rnn(#"{"x":{"dtype":"F32","shape":[""# + long + #""],"data_offsets":[0,4]}}"#), data: four))
+        #expect(message == "tensor x: shape \"" + String(repeating: "z", count: 80) + "\"… is not a non-negative integer")
     }
 
     @Test func shapeMismatchVsMetadata() {
@@ -243,19 +253,19 @@ private func expectSame(_ a: Model, _ b: Model) {
     }
 
     @Test func offsetsOutsideData() {
-        #expect(loadError(rawFile(header: #"{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#, data: floats([1])))
+        #expect(loadError(rawFile(header: rnn(#"{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#), data: floats([1])))
             == "tensor x: data_offsets [0, 8] are outside the data section (4 bytes)")
-        #expect(loadError(rawFile(header: #"{"x":{"dtype":"F32","shape":[0],"data_offsets":[8,4]}}"#, data: floats([1])))
+        #expect(loadError(rawFile(header: rnn(#"{"x":{"dtype":"F32","shape":[0],"data_offsets":[8,4]}}"#), data: floats([1])))
             == "tensor x: data_offsets [8, 4] are reversed")
-        #expect(loadError(rawFile(header: #"{"x":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, data: floats([1, 2])))
+        #expect(loadError(rawFile(header: rnn(#"{"x":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#), data: floats([1, 2])))
             == "gap in the data section before tensor x (bytes 0..<4 unused)")
-        #expect(loadError(rawFile(header: #"{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#, data: floats([1, 2])))
+        #expect(loadError(rawFile(header: rnn(#"{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#), data: floats([1, 2])))
             == "data section has 4 bytes after the last tensor")
     }
 
     @Test func overlappingOffsets() {
         let header = #"{"y":{"dtype":"F32","shape":[2],"data_offsets":[4,12]},"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#
-        #expect(loadError(rawFile(header: header, data: floats([1, 2, 3]))) == "tensors x and y overlap")
+        #expect(loadError(rawFile(header: rnn(header), data: floats([1, 2, 3]))) == "tensors x and y overlap")
     }
 
     @Test func genericSafeTensors() throws {
@@ -270,6 +280,11 @@ private func expectSame(_ a: Model, _ b: Model) {
         ])
         #expect(try SafeTensorsFile.decode(file.encoded()) == file)
         #expect(loadError(Gzip.compress(raw)) == "not an rnn model (no rnnstream metadata)")
+        // The identity check comes before the tensor entries: a foreign file says so, whatever it holds.
+        let bf16 = #"{"__metadata__":{"format":"pt"},"w":{"dtype":"BF16","shape":[2],"data_offsets":[0,4]}}"#
+        #expect(loadError(rawFile(header: bf16, data: [0, 0, 0, 0])) == "not an rnn model (format is pt, expected rnnstream)")
+        let future = #"{"__metadata__":{"format":"rnnstream","format_version":"2"},"w":{"dtype":"F64","shape":[1],"data_offsets":[0,8]}}"#
+        #expect(loadError(rawFile(header: future, data: [0, 0, 0, 0, 0, 0, 0, 0])) == "unsupported format version 2")
         let other = SafeTensorsFile(metadata: ["format": "pt"], tensors: file.tensors)
         #expect(loadError(Gzip.compress(other.encoded())) == "not an rnn model (format is pt, expected rnnstream)")
     }

@@ -195,7 +195,7 @@ private struct JSONParser {
             guard peek == UInt8(ascii: "\"") else { throw fail(atEnd ? "unexpected end of JSON text" : "expected a string key") }
             let keyStart = pos
             let key = try parseString()
-            if !seen.insert(key).inserted { throw fail("duplicate key \(jsonString(key))", at: keyStart) }
+            if !seen.insert(key).inserted { throw fail("duplicate key \(briefJSON(key))", at: keyStart) }
             skipWhitespace()
             guard peek == UInt8(ascii: ":") else { throw fail(atEnd ? "unexpected end of JSON text" : "expected ':'") }
             pos += 1
@@ -371,6 +371,28 @@ public func jsonString(_ s: String) -> String {
     }
     out.append(UInt8(ascii: "\""))
     return String(decoding: out, as: UTF8.self)
+}
+
+/// `jsonString(s)` for messages: at most `limit` scalars of `s`, then `…` when it was cut.
+func briefJSON(_ s: String, limit: Int = 80) -> String {
+    guard s.unicodeScalars.count > limit else { return jsonString(s) }
+    var short = String.UnicodeScalarView()
+    short.append(contentsOf: s.unicodeScalars.prefix(limit))
+    return jsonString(String(short)) + "…"
+}
+
+/// `value.jsonText` for messages, cut after `limit` characters (values from a file can be huge).
+func briefJSON(_ value: JSONValue, limit: Int = 80) -> String {
+    switch value {
+    case .string(let s): return briefJSON(s, limit: limit)
+    case .number, .bool, .null: return value.jsonText
+    case .array, .object:
+        let text = value.jsonText
+        guard text.unicodeScalars.count > limit else { return text }
+        var short = String.UnicodeScalarView()
+        short.append(contentsOf: text.unicodeScalars.prefix(limit))
+        return String(short) + "…"
+    }
 }
 
 /// JSON text for a finite number: integers (up to 2^53) without a fraction, others in Swift's shortest

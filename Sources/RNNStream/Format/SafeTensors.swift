@@ -106,7 +106,13 @@ public struct SafeTensorsHeader: Sendable {
     /// `SafeTensorsFile.maxHeaderBytes`, a JSON object, `__metadata__` (optional) an object of strings,
     /// every tensor entry `{"dtype": "F32", "shape": [n ≥ 0 …], "data_offsets": [begin, end]}` with exactly
     /// `4 · count` bytes inside the data section, the tensors contiguous without overlap or gap.
-    public static func decode(_ bytes: [UInt8]) throws(WeightsFileError) -> SafeTensorsHeader {
+    ///
+    /// `checkMetadata` runs on the metadata before the tensor entries are looked at, so a caller can
+    /// reject a file that is not its kind with the most telling message.
+    public static func decode(
+        _ bytes: [UInt8],
+        checkMetadata: ([String: String]) throws(WeightsFileError) -> Void = { _ in }
+    ) throws(WeightsFileError) -> SafeTensorsHeader {
         guard bytes.count >= 8 else {
             throw WeightsFileError("file too short for a safetensors header (\(bytes.count) bytes)")
         }
@@ -129,18 +135,19 @@ public struct SafeTensorsHeader: Sendable {
         let dataSize = bytes.count - headerEnd
 
         var metadata: [String: String] = [:]
-        var entries: [Entry] = []
-        for (name, value) in members {
-            if name == "__metadata__" {
-                guard let meta = value.objectValue else { throw WeightsFileError("__metadata__ is not an object") }
-                for (k, v) in meta {
-                    guard let s = v.stringValue else {
-                        throw WeightsFileError("__metadata__ value for \(jsonString(k)) is not a string")
-                    }
-                    metadata[k] = s
+        if let metaValue = json["__metadata__"] {
+            guard let meta = metaValue.objectValue else { throw WeightsFileError("__metadata__ is not an object") }
+            for (k, v) in meta {
+                guard let s = v.stringValue else {
+                    throw WeightsFileError("__metadata__ value for \(briefJSON(k)) is not a string")
                 }
-                continue
+                metadata[k] = s
             }
+        }
+        try checkMetadata(metadata)
+
+        var entries: [Entry] = []
+        for (name, value) in members where name != "__metadata__" {
             entries.append(try entry(name: name, value: value, dataSize: dataSize))
         }
 
@@ -172,7 +179,7 @@ public struct SafeTensorsHeader: Sendable {
         let t = "tensor \(displayed(name))"
         guard let fields = value.objectValue else { throw WeightsFileError("\(t): entry is not an object") }
         for (key, _) in fields where !["dtype", "shape", "data_offsets"].contains(key) {
-            throw WeightsFileError("\(t): unexpected field \(jsonString(key))")
+            throw WeightsFileError("\(t): unexpected field \(briefJSON(key))")
         }
         guard let dtypeValue = value["dtype"] else { throw WeightsFileError("\(t): missing dtype") }
         guard let dtype = dtypeValue.stringValue else { throw WeightsFileError("\(t): dtype is not a string") }
@@ -186,7 +193,7 @@ public struct SafeTensorsHeader: Sendable {
         var count = 1
         for d in dims {
             guard let n = d.intValue, n >= 0 else {
-                throw WeightsFileError("\(t): shape \(d.jsonText) is not a non-negative integer")
+                throw WeightsFileError("\(t): shape \(briefJSON(d)) is not a non-negative integer")
             }
             guard n <= maxDimension else { throw WeightsFileError("\(t): dimension \(n) exceeds 2^31") }
             let (product, overflow) = count.multipliedReportingOverflow(by: n)
@@ -200,7 +207,7 @@ public struct SafeTensorsHeader: Sendable {
         guard let offsetsValue = value["data_offsets"] else { throw WeightsFileError("\(t): missing data_offsets") }
         guard let pair = offsetsValue.arrayValue, pair.count == 2,
               let begin = pair[0].intValue, let end = pair[1].intValue, begin >= 0, end >= 0 else {
-            throw WeightsFileError("\(t): data_offsets \(offsetsValue.jsonText) is not a pair of non-negative integers")
+            throw WeightsFileError("\(t): data_offsets \(briefJSON(offsetsValue)) is not a pair of non-negative integers")
         }
         guard begin <= end else { throw WeightsFileError("\(t): data_offsets [\(begin), \(end)] are reversed") }
         guard end <= dataSize else {

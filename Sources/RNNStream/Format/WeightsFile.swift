@@ -102,17 +102,18 @@ extension Model {
 
     /// Reads a model from the (decompressed) safetensors bytes of a weights file.
     public static func load(safeTensors raw: [UInt8]) throws(WeightsFileError) -> Model {
-        let header = try SafeTensorsHeader.decode(raw)
+        // What the file is, before its tensor entries: a foreign safetensors file says so first.
+        let header = try SafeTensorsHeader.decode(raw) { meta throws(WeightsFileError) in
+            guard let format = meta["format"] else { throw WeightsFileError("not an rnn model (no rnnstream metadata)") }
+            guard format == "rnnstream" else {
+                throw WeightsFileError("not an rnn model (format is \(displayed(format)), expected rnnstream)")
+            }
+            guard let version = meta["format_version"] else { throw WeightsFileError("missing metadata format_version") }
+            guard version == weightsFormatVersion else {
+                throw WeightsFileError("unsupported format version \(displayed(version))")
+            }
+        }
         let meta = header.metadata
-
-        guard let format = meta["format"] else { throw WeightsFileError("not an rnn model (no rnnstream metadata)") }
-        guard format == "rnnstream" else {
-            throw WeightsFileError("not an rnn model (format is \(displayed(format)), expected rnnstream)")
-        }
-        guard let version = meta["format_version"] else { throw WeightsFileError("missing metadata format_version") }
-        guard version == weightsFormatVersion else {
-            throw WeightsFileError("unsupported format version \(displayed(version))")
-        }
         guard let cellName = meta["cell"] else { throw WeightsFileError("missing metadata cell") }
         guard let cell = CellKind(rawValue: cellName) else {
             throw WeightsFileError("unknown cell \(displayed(cellName)) (expected rnn, lstm or gru)")
@@ -241,12 +242,8 @@ private func codePoint(_ s: Unicode.Scalar) -> String {
 /// A file-derived string made safe for a one-line message: shown raw when it is short and free of
 /// whitespace and control characters, otherwise as a (shortened) JSON string literal.
 func displayed(_ s: String) -> String {
-    let limit = 80
     let plain = s.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value != 0x7f && !(0x80...0x9f).contains($0.value)
         && !$0.properties.isWhitespace && $0 != "\"" }
-    if plain && !s.isEmpty && s.unicodeScalars.count <= limit { return s }
-    if s.unicodeScalars.count <= limit { return jsonString(s) }
-    var short = String.UnicodeScalarView()
-    short.append(contentsOf: s.unicodeScalars.prefix(limit))
-    return jsonString(String(short)) + "…"
+    if plain && !s.isEmpty && s.unicodeScalars.count <= 80 { return s }
+    return briefJSON(s)
 }
