@@ -337,10 +337,6 @@ private struct JSONParser {
     }
 }
 
-private func appendUTF8(_ scalar: Unicode.Scalar, to out: inout [UInt8]) {
-    UTF8.encode(scalar) { out.append($0) }
-}
-
 private func describe(_ c: UInt8) -> String {
     c >= 0x21 && c < 0x7f ? "'\(Character(Unicode.Scalar(c)))'" : "0x" + String(c, radix: 16)
 }
