@@ -364,4 +364,35 @@ private func expectSame(_ a: Model, _ b: Model) {
         }
         #expect(loadError(file) == "tensor layers.0.wx: shape [8, 20] does not match the model (expected [8, 32768])")
     }
+
+    @Test func fuzzedFilesNeverCrash() {
+        // Mutations of a valid (decompressed) file: every outcome is a model or a WeightsFileError.
+        let valid = makeModel(.gru, hidden: 2, layers: 1).safeTensorsFile().encoded()
+        var n = 0
+        for i in 0..<8 { n |= Int(valid[i]) << (8 * i) }
+        var g = SplitMix(seed: 9)
+        let interesting = Array("{}[]\":,-0123456789eE.\\u ".utf8) + [0, 0xff, 0x80]
+        var loaded = 0
+        for _ in 0..<3000 {
+            var bytes = valid
+            for _ in 0..<(1 + Int(g.next() % 3)) {
+                // Mostly hit the header, where the structure is.
+                let limit = g.next() % 4 == 0 ? bytes.count : min(bytes.count, 8 + n)
+                let at = Int(g.next() % UInt64(limit))
+                switch g.next() % 4 {
+                case 0: bytes[at] = interesting[Int(g.next() % UInt64(interesting.count))]
+                case 1: bytes[at] ^= UInt8(truncatingIfNeeded: 1 << (g.next() % 8))
+                case 2: bytes.remove(at: at)
+                default: bytes.insert(interesting[Int(g.next() % UInt64(interesting.count))], at: at)
+                }
+            }
+            do {
+                _ = try Model.load(safeTensors: bytes)
+                loaded += 1
+            } catch {
+                #expect(!error.description.isEmpty && !error.description.contains("\n"))
+            }
+        }
+        #expect(loaded < 3000)
+    }
 }
