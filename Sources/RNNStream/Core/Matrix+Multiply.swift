@@ -2,8 +2,9 @@
 //
 // Loop nest for one task (a tile of C, rows i0..<i0+mt, columns j0..<j0+nt):
 //   for each k-block pc (kc ≤ 256):            pack A(i-tile, pc-block) → Ã  (in L2)
-//     for each 16-column panel jr of the tile:  pack B(pc-block, jr)     → B̃  (in L1)
-//       for each 6-row panel ir of the tile:    kernel: C(ir, jr) (+)= Ã(ir) · B̃
+//                                               pack B(pc-block, j-tile) → B̃  (in L2)
+//     for each 16-column panel jr of the tile:  (B̃'s panel jr stays in L1 for the loop below)
+//       for each 6-row panel ir of the tile:    kernel: C(ir, jr) (+)= Ã(ir) · B̃(jr)
 //
 // Determinism: an element C(i, j) is the sum over the k-blocks, in order, of one kernel accumulator that
 // sums its block in order p = 0…kc−1. The k-blocking depends only on k, and the tile partition only on
@@ -72,8 +73,8 @@ private let minTaskFlops = 2_000_000
 /// Splitting stops once there are this many tiles (enough to balance 2–4 threads dynamically).
 private let targetTasks = 8
 
-/// Floats of scratch one task needs: Ã block, one B̃ panel, and a 6×16 edge tile.
-private let scratchFloats = (maxTileRows + kernelRows) * maxKBlock + maxKBlock * kernelCols + kernelRows * kernelCols
+/// Floats of scratch one task needs: Ã block, B̃ block, and a 6×16 edge tile.
+private let scratchFloats = (maxTileRows + kernelRows) * maxKBlock + maxKBlock * maxTileCols + kernelRows * kernelCols
 private let gemmScratch = ScratchPool(floats: scratchFloats)
 
 @inline(__always) private func ceilDiv(_ a: Int, _ b: Int) -> Int { (a + b - 1) / b }
@@ -160,27 +161,32 @@ private func gemmTile(
     let mr = kernelRows, nr = kernelCols
     let aPacked = scratch
     let bPacked = scratch + (maxTileRows + mr) * maxKBlock
-    let edge = bPacked + maxKBlock * nr
+    let edge = bPacked + maxKBlock * maxTileCols
     var pc = 0
     while pc < k {
         let kc = min(kcMax, k - pc)
         // The first k-block overwrites C unless accumulating; later blocks add to it.
         let add = accumulate || pc > 0
         packA(a, i0: i0, rows: mt, p0: pc, kc: kc, into: aPacked)
+        packBBlock(b, p0: pc, kc: kc, j0: j0, cols: nt, into: bPacked)
         var jr = 0
         while jr < nt {
             let cols = min(nr, nt - jr)
-            packB(b, p0: pc, kc: kc, j0: j0 + jr, cols: cols, into: bPacked)
+            let bp = bPacked + jr * kc
             var ir = 0
             while ir < mt {
                 let rows = min(mr, mt - ir)
                 let ap = aPacked + ir * kc
                 let cp = c + (i0 + ir) * ldc + j0 + jr
-                if rows == mr && cols == nr {
-                    kernel6x16(kc: kc, a: ap, b: bPacked, c: cp, ldc: ldc, add: add)
+                if cols == nr && rows == mr {
+                    kernel6x16(kc: kc, a: ap, b: bp, c: cp, ldc: ldc, add: add)
+                } else if cols == nr && rows == 4 {
+                    kernel4x16(kc: kc, a: ap, b: bp, c: cp, ldc: ldc, add: add)
+                } else if cols == nr && rows == 2 {
+                    kernel2x16(kc: kc, a: ap, b: bp, c: cp, ldc: ldc, add: add)
                 } else {
                     // Edge tile: compute the full 6×16 into scratch, then add/copy the live part.
-                    kernel6x16(kc: kc, a: ap, b: bPacked, c: edge, ldc: nr, add: false)
+                    kernel6x16(kc: kc, a: ap, b: bp, c: edge, ldc: nr, add: false)
                     for r in 0..<rows {
                         let dst = cp + r * ldc, src = edge + r * nr
                         if add {

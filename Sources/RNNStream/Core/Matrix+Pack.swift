@@ -77,6 +77,34 @@ func packB(_ b: StridedMatrix, p0: Int, kc: Int, j0: Int, cols: Int, into dst: U
     }
 }
 
+/// Packs B(p0 ..< p0+kc, j0 ..< j0+cols) into ⌈cols/16⌉ panels, panel q at dst + q·kc·16, each laid out
+/// as packB lays out one (zero past column `cols`).
+func packBBlock(_ b: StridedMatrix, p0: Int, kc: Int, j0: Int, cols: Int, into dst: UnsafeMutablePointer<Float>) {
+    let nr = kernelCols
+    let fullPanels = cols / nr
+    if b.colStride == 1 {
+        // Row-major B: read each row's segment front to back (one sequential stream per row, which the
+        // prefetchers follow) and scatter its 16-float pieces to the panels.
+        for p in 0..<kc {
+            let src = b.base + (p0 + p) * b.rowStride + j0
+            var out = dst + p * nr
+            for q in 0..<fullPanels {
+                store8(load8(src + q * nr), out)
+                store8(load8(src + q * nr + 8), out + 8)
+                out += kc * nr
+            }
+        }
+    } else {
+        for q in 0..<fullPanels {
+            packB(b, p0: p0, kc: kc, j0: j0 + q * nr, cols: nr, into: dst + q * kc * nr)
+        }
+    }
+    let rest = cols - fullPanels * nr
+    if rest > 0 {
+        packB(b, p0: p0, kc: kc, j0: j0 + fullPanels * nr, cols: rest, into: dst + fullPanels * kc * nr)
+    }
+}
+
 /// dst[p·16 + j] = b.base[(j0 + j)·colStride + p0 + p] for j < 16, p < kc (B stored as N×K rows).
 private func packTransposedPanel(_ b: StridedMatrix, p0: Int, kc: Int, j0: Int, into dst: UnsafeMutablePointer<Float>) {
     let nr = kernelCols

@@ -75,3 +75,77 @@ func kernel6x16(
     store8(c40, r4); store8(c41, r4 + 8)
     store8(c50, r5); store8(c51, r5 + 8)
 }
+
+/// The 4-row version of kernel6x16 for the last panel of A when 4 rows remain (Ã still has a 6-row
+/// stride). Same per-element summation order as kernel6x16.
+@inline(never)
+func kernel4x16(
+    kc: Int,
+    a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+    c: UnsafeMutablePointer<Float>, ldc: Int,
+    add: Bool
+) {
+    var c00 = SIMD8<Float>(), c01 = SIMD8<Float>()
+    var c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
+    var c20 = SIMD8<Float>(), c21 = SIMD8<Float>()
+    var c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
+    var ap = a
+    var bp = b
+    for _ in 0..<kc {
+        let b0 = load8(bp)
+        let b1 = load8(bp + 8)
+        var av = SIMD8<Float>(repeating: ap[0])
+        c00 = c00.addingProduct(av, b0); c01 = c01.addingProduct(av, b1)
+        av = SIMD8<Float>(repeating: ap[1])
+        c10 = c10.addingProduct(av, b0); c11 = c11.addingProduct(av, b1)
+        av = SIMD8<Float>(repeating: ap[2])
+        c20 = c20.addingProduct(av, b0); c21 = c21.addingProduct(av, b1)
+        av = SIMD8<Float>(repeating: ap[3])
+        c30 = c30.addingProduct(av, b0); c31 = c31.addingProduct(av, b1)
+        ap += kernelRows
+        bp += kernelCols
+    }
+    let r0 = c, r1 = c + ldc, r2 = c + 2 * ldc, r3 = c + 3 * ldc
+    if add {
+        c00 += load8(r0); c01 += load8(r0 + 8)
+        c10 += load8(r1); c11 += load8(r1 + 8)
+        c20 += load8(r2); c21 += load8(r2 + 8)
+        c30 += load8(r3); c31 += load8(r3 + 8)
+    }
+    store8(c00, r0); store8(c01, r0 + 8)
+    store8(c10, r1); store8(c11, r1 + 8)
+    store8(c20, r2); store8(c21, r2 + 8)
+    store8(c30, r3); store8(c31, r3 + 8)
+}
+
+/// The 2-row version of kernel6x16 for the last panel of A when 2 rows remain (Ã still has a 6-row
+/// stride). Same per-element summation order as kernel6x16.
+@inline(never)
+func kernel2x16(
+    kc: Int,
+    a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+    c: UnsafeMutablePointer<Float>, ldc: Int,
+    add: Bool
+) {
+    var c00 = SIMD8<Float>(), c01 = SIMD8<Float>()
+    var c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
+    var ap = a
+    var bp = b
+    for _ in 0..<kc {
+        let b0 = load8(bp)
+        let b1 = load8(bp + 8)
+        var av = SIMD8<Float>(repeating: ap[0])
+        c00 = c00.addingProduct(av, b0); c01 = c01.addingProduct(av, b1)
+        av = SIMD8<Float>(repeating: ap[1])
+        c10 = c10.addingProduct(av, b0); c11 = c11.addingProduct(av, b1)
+        ap += kernelRows
+        bp += kernelCols
+    }
+    let r0 = c, r1 = c + ldc
+    if add {
+        c00 += load8(r0); c01 += load8(r0 + 8)
+        c10 += load8(r1); c11 += load8(r1 + 8)
+    }
+    store8(c00, r0); store8(c01, r0 + 8)
+    store8(c10, r1); store8(c11, r1 + 8)
+}
