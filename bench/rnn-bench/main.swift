@@ -1,1 +1,37 @@
-print("bench")
+// rnn-bench: throughput of the kernels. Usage: rnn-bench [seconds-per-measurement] [--model-shapes]
+import Foundation
+
+let arguments = CommandLine.arguments.dropFirst()
+let seconds = arguments.compactMap(Double.init).first ?? 1.0
+
+func fmt(_ x: Double, _ width: Int = 7) -> String {
+    let s = String(format: "%.1f", x)
+    return String(repeating: " ", count: max(0, width - s.count)) + s
+}
+
+print("== matrix kernels (GFLOP/s, median of repeated calls, \(seconds) s each) ==")
+let peak1 = measureFMAPeak(threads: 1, seconds: seconds)
+let peak2 = measureFMAPeak(threads: 2, seconds: seconds)
+print("FMA peak  1 thread: \(fmt(peak1))   2 threads: \(fmt(peak2))")
+print("matmul M×N×K          1 thr   2 thr   of 2-thread peak")
+for (m, n, k) in [(50, 2048, 1024), (50, 512, 512), (512, 512, 512), (1, 2048, 1024)] {
+    let g1 = benchGEMM(m: m, n: n, k: k, threads: 1, seconds: seconds)
+    let g2 = benchGEMM(m: m, n: n, k: k, threads: 2, seconds: seconds)
+    let name = "\(m)×\(n)×\(k)".padding(toLength: 20, withPad: " ", startingAt: 0)
+    print("\(name) \(fmt(g1)) \(fmt(g2))   \(fmt(100 * g2 / peak2, 5))%")
+}
+
+if arguments.contains("--model-shapes") {
+    print("model shapes (2 threads)")
+    let shapes: [(BenchProduct, Int, Int, Int)] = [
+        (.matmul, 50, 2048, 512), (.matmul, 2500, 2048, 512), (.matmul, 2500, 65, 512),
+        (.matmulBT, 50, 512, 2048), (.matmulBT, 2500, 512, 2048),
+        (.matmulAT, 512, 2048, 2500), (.matmulAT, 512, 65, 2500),
+        (.vecmat, 1, 2048, 512), (.vecmat, 1, 65, 512),
+    ]
+    for (p, m, n, k) in shapes {
+        let g = benchProduct(p, m: m, n: n, k: k, threads: 2, seconds: seconds)
+        let name = "\(p.rawValue) \(m)×\(n)×\(k)".padding(toLength: 28, withPad: " ", startingAt: 0)
+        print("\(name) \(fmt(g))")
+    }
+}

@@ -1,4 +1,15 @@
-// Fast matrix products. PLACEHOLDER: forwards to the reference twins until the blocked SIMD kernels land.
+// Fast matrix products: packed, cache-blocked, register-tiled (MicroKernel.swift), parallel over tiles of C.
+//
+// Loop nest for one task (a tile of C, rows i0..<i0+mt, columns j0..<j0+nt):
+//   for each k-block pc (kc ≤ 256):            pack A(i-tile, pc-block) → Ã  (in L2)
+//                                               pack B(pc-block, j-tile) → B̃  (in L2)
+//     for each 16-column panel jr of the tile:  (B̃'s panel jr stays in L1 for the loop below)
+//       for each 6-row panel ir of the tile:    kernel: C(ir, jr) (+)= Ã(ir) · B̃(jr)
+//
+// Determinism: an element C(i, j) is the sum over the k-blocks, in order, of one kernel accumulator that
+// sums its block in order p = 0…kc−1. The k-blocking depends only on k, and the tile partition only on
+// (m, n, k); neither depends on Threads.count, nor on which thread runs which tile. So results are
+// bit-identical for any number of threads.
 
 /// C[M×N] (+)= A[M×K] · B[K×N]
 public func matmul(
@@ -8,7 +19,15 @@ public func matmul(
     c: UnsafeMutablePointer<Float>, ldc: Int,
     accumulate: Bool
 ) {
-    matmulReference(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
+    // One row of C is a vector times a matrix: stream B once instead of packing it.
+    if m == 1 && k > 0 {
+        vecmat(n: n, k: k, x: a, w: b, ldw: ldb, y: c, accumulate: accumulate)
+        return
+    }
+    gemm(m: m, n: n, k: k,
+         a: StridedMatrix(base: a, rowStride: lda, colStride: 1),
+         b: StridedMatrix(base: b, rowStride: ldb, colStride: 1),
+         c: c, ldc: ldc, accumulate: accumulate)
 }
 
 /// C[M×N] (+)= A[M×K] · B[N×K]ᵀ
@@ -19,7 +38,10 @@ public func matmulBT(
     c: UnsafeMutablePointer<Float>, ldc: Int,
     accumulate: Bool
 ) {
-    matmulBTReference(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
+    gemm(m: m, n: n, k: k,
+         a: StridedMatrix(base: a, rowStride: lda, colStride: 1),
+         b: StridedMatrix(base: b, rowStride: 1, colStride: ldb),
+         c: c, ldc: ldc, accumulate: accumulate)
 }
 
 /// C[M×N] (+)= A[K×M]ᵀ · B[K×N]
@@ -30,5 +52,154 @@ public func matmulAT(
     c: UnsafeMutablePointer<Float>, ldc: Int,
     accumulate: Bool
 ) {
-    matmulATReference(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
+    gemm(m: m, n: n, k: k,
+         a: StridedMatrix(base: a, rowStride: 1, colStride: lda),
+         b: StridedMatrix(base: b, rowStride: ldb, colStride: 1),
+         c: c, ldc: ldc, accumulate: accumulate)
+}
+
+// MARK: - Blocking
+
+/// Largest k-block: a packed B panel (256×16 floats = 16 KB) plus an A panel (6 KB) sit in L1.
+private let maxKBlock = 256
+/// Largest tile height: a packed A block (240×256 floats = 240 KB) sits in L2.
+private let maxTileRows = 240
+/// Largest tile width.
+private let maxTileCols = 256
+/// Below this many flops (2·M·N·K) a product runs on the calling thread: waking workers costs more.
+private let parallelFlops = 4_000_000
+/// Tiles are not split below this many flops each.
+private let minTaskFlops = 2_000_000
+/// Splitting stops once there are this many tiles (enough to balance 2–4 threads dynamically).
+private let targetTasks = 8
+
+/// Floats of scratch one task needs: Ã block, B̃ block, and a 6×16 edge tile.
+private let scratchFloats = (maxTileRows + kernelRows) * maxKBlock + maxKBlock * maxTileCols + kernelRows * kernelCols
+private let gemmScratch = ScratchPool(floats: scratchFloats)
+
+@inline(__always) private func ceilDiv(_ a: Int, _ b: Int) -> Int { (a + b - 1) / b }
+@inline(__always) private func roundUp(_ a: Int, _ b: Int) -> Int { ceilDiv(a, b) * b }
+
+/// The partition of C into task tiles. A pure function of (m, n, k): never of the thread count.
+private struct TilePlan {
+    let tileRows: Int, tileCols: Int
+    let tilesM: Int, tilesN: Int
+    var count: Int { tilesM * tilesN }
+
+    init(m: Int, n: Int, k: Int) {
+        // Even tiles of at most maxTileRows × maxTileCols, heights a multiple of 6, widths of 16.
+        var tm = roundUp(ceilDiv(m, ceilDiv(m, maxTileRows)), kernelRows)
+        var tn = roundUp(ceilDiv(n, ceilDiv(n, maxTileCols)), kernelCols)
+        // Split further (widths first: A re-packing is cheaper than B's) while tiles stay big enough.
+        func tasks(_ tm: Int, _ tn: Int) -> Int { ceilDiv(m, tm) * ceilDiv(n, tn) }
+        while tasks(tm, tn) < targetTasks {
+            if tn >= 4 * kernelCols, 2 * min(tm, m) * (tn / 2) * k >= minTaskFlops {
+                tn = roundUp(tn / 2, kernelCols)
+            } else if tm >= 4 * kernelRows, 2 * (tm / 2) * min(tn, n) * k >= minTaskFlops {
+                tm = roundUp(tm / 2, kernelRows)
+            } else {
+                break
+            }
+        }
+        tileRows = tm
+        tileCols = tn
+        tilesM = ceilDiv(m, tm)
+        tilesN = ceilDiv(n, tn)
+    }
+}
+
+// MARK: - Driver
+
+/// C[M×N] (+)= A·B for any strided views A (M×K) and B (K×N).
+private func gemm(
+    m: Int, n: Int, k: Int,
+    a: StridedMatrix, b: StridedMatrix,
+    c: UnsafeMutablePointer<Float>, ldc: Int,
+    accumulate: Bool
+) {
+    if m <= 0 || n <= 0 { return }
+    if k <= 0 {
+        // An empty sum: C = 0 when overwriting, unchanged when accumulating.
+        if !accumulate {
+            for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) }
+        }
+        return
+    }
+    // Even k-blocks of at most maxKBlock: a function of k alone (it fixes the summation order).
+    let kBlocks = ceilDiv(k, maxKBlock)
+    let kcMax = ceilDiv(k, kBlocks)
+    let plan = TilePlan(m: m, n: n, k: k)
+
+    // Task t owns the C tile at (t / tilesN, t % tilesN): rows [ti·tileRows, +tileRows) ∩ [0, m) and
+    // columns [tj·tileCols, +tileCols) ∩ [0, n). Distinct t give distinct (ti, tj), hence disjoint
+    // rectangles of C; tasks only read A and B. So concurrent tasks never write the same memory, and
+    // each task's scratch buffer is its own (ScratchPool hands a buffer to one task at a time).
+    let task: (Int) -> Void = { t in
+        let ti = t / plan.tilesN, tj = t % plan.tilesN
+        let i0 = ti * plan.tileRows, j0 = tj * plan.tileCols
+        let mt = min(plan.tileRows, m - i0), nt = min(plan.tileCols, n - j0)
+        gemmScratch.with { scratch in
+            gemmTile(i0: i0, mt: mt, j0: j0, nt: nt, k: k, kcMax: kcMax,
+                     a: a, b: b, c: c, ldc: ldc, accumulate: accumulate, scratch: scratch)
+        }
+    }
+    if 2 * m * n * k < parallelFlops || plan.count == 1 {
+        for t in 0..<plan.count { task(t) }
+    } else {
+        parallelFor(plan.count, task)
+    }
+}
+
+/// One task: C(i0..<i0+mt, j0..<j0+nt) (+)= A(i-tile, :) · B(:, j-tile), all of k in kcMax blocks.
+private func gemmTile(
+    i0: Int, mt: Int, j0: Int, nt: Int, k: Int, kcMax: Int,
+    a: StridedMatrix, b: StridedMatrix,
+    c: UnsafeMutablePointer<Float>, ldc: Int,
+    accumulate: Bool,
+    scratch: UnsafeMutablePointer<Float>
+) {
+    let mr = kernelRows, nr = kernelCols
+    let aPacked = scratch
+    let bPacked = scratch + (maxTileRows + mr) * maxKBlock
+    let edge = bPacked + maxKBlock * maxTileCols
+    var pc = 0
+    while pc < k {
+        let kc = min(kcMax, k - pc)
+        // The first k-block overwrites C unless accumulating; later blocks add to it.
+        let add = accumulate || pc > 0
+        packA(a, i0: i0, rows: mt, p0: pc, kc: kc, into: aPacked)
+        packBBlock(b, p0: pc, kc: kc, j0: j0, cols: nt, into: bPacked)
+        var jr = 0
+        while jr < nt {
+            let cols = min(nr, nt - jr)
+            let bp = bPacked + jr * kc
+            var ir = 0
+            while ir < mt {
+                let rows = min(mr, mt - ir)
+                let ap = aPacked + ir * kc
+                let cp = c + (i0 + ir) * ldc + j0 + jr
+                if cols == nr && rows == mr {
+                    kernel6x16(kc: kc, a: ap, b: bp, c: cp, ldc: ldc, add: add)
+                } else if cols == nr && rows == 4 {
+                    kernel4x16(kc: kc, a: ap, b: bp, c: cp, ldc: ldc, add: add)
+                } else if cols == nr && rows == 2 {
+                    kernel2x16(kc: kc, a: ap, b: bp, c: cp, ldc: ldc, add: add)
+                } else {
+                    // Edge tile: compute the full 6×16 into scratch, then add/copy the live part.
+                    kernel6x16(kc: kc, a: ap, b: bp, c: edge, ldc: nr, add: false)
+                    for r in 0..<rows {
+                        let dst = cp + r * ldc, src = edge + r * nr
+                        if add {
+                            for j in 0..<cols { dst[j] = dst[j] + src[j] }
+                        } else {
+                            for j in 0..<cols { dst[j] = src[j] }
+                        }
+                    }
+                }
+                ir += mr
+            }
+            jr += nr
+        }
+        pc += kc
+    }
 }

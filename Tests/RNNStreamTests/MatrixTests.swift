@@ -1,0 +1,180 @@
+import Testing
+@testable import RNNStream
+
+/// A product shape: C is m×n, the sum runs over k.
+struct Shape: CustomTestStringConvertible, Sendable {
+    let m: Int, n: Int, k: Int
+    init(_ m: Int, _ n: Int, _ k: Int) { self.m = m; self.n = n; self.k = k }
+    var testDescription: String { "\(m)x\(n)x\(k)" }
+}
+
+enum Product: CaseIterable, Sendable { case plain, bt, at }
+
+/// Small, odd and degenerate sizes, every combination of the smallest, and each larger size against
+/// small and large partners; plus shapes with several tiles and several k-blocks, and the model's shapes.
+let matrixShapes: [Shape] = {
+    let tiny = [0, 1, 2, 3, 5, 7, 8, 9, 13, 16, 17]
+    var shapes: [Shape] = []
+    for m in tiny { for n in tiny { for k in tiny where (m + 2 * n + 3 * k) % 3 == 0 || m == 0 || n == 0 || k == 0 || m == 1 {
+        shapes.append(Shape(m, n, k))
+    } } }
+    for s in [31, 33, 64, 65, 100] {
+        shapes += [Shape(s, 17, 9), Shape(7, s, 13), Shape(5, 3, s), Shape(s, s, s), Shape(1, s, s), Shape(s, 1, s)]
+    }
+    shapes += [Shape(50, 2048, 512), Shape(131, 270, 530), Shape(250, 65, 300), Shape(13, 97, 1031), Shape(2, 600, 257)]
+    return shapes
+}()
+
+/// Deterministic values in [-1, 1).
+func pseudoRandom(_ count: Int, seed: UInt64) -> [Float] {
+    var s = seed &* 6364136223846793005 &+ 1442695040888963407
+    return (0..<count).map { _ in
+        s = s &* 6364136223846793005 &+ 1442695040888963407
+        return Float(Int32(truncatingIfNeeded: s >> 32)) / 2_147_483_648
+    }
+}
+
+/// Sentinel in the padding between rows: a kernel that writes there is caught.
+let padValue: Float = 7777
+
+typealias Kernel = (Int, Int, Int, UnsafePointer<Float>, Int, UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>, Int, Bool) -> Void
+
+func kernels(_ p: Product) -> (fast: Kernel, reference: Kernel) {
+    switch p {
+    case .plain:
+        return ({ matmul(m: $0, n: $1, k: $2, a: $3, lda: $4, b: $5, ldb: $6, c: $7, ldc: $8, accumulate: $9) },
+                { matmulReference(m: $0, n: $1, k: $2, a: $3, lda: $4, b: $5, ldb: $6, c: $7, ldc: $8, accumulate: $9) })
+    case .bt:
+        return ({ matmulBT(m: $0, n: $1, k: $2, a: $3, lda: $4, b: $5, ldb: $6, c: $7, ldc: $8, accumulate: $9) },
+                { matmulBTReference(m: $0, n: $1, k: $2, a: $3, lda: $4, b: $5, ldb: $6, c: $7, ldc: $8, accumulate: $9) })
+    case .at:
+        return ({ matmulAT(m: $0, n: $1, k: $2, a: $3, lda: $4, b: $5, ldb: $6, c: $7, ldc: $8, accumulate: $9) },
+                { matmulATReference(m: $0, n: $1, k: $2, a: $3, lda: $4, b: $5, ldb: $6, c: $7, ldc: $8, accumulate: $9) })
+    }
+}
+
+/// Stored (rows, width) of A and B for a product: A is m×k (k×m for AT), B is k×n (n×k for BT).
+func operandLayout(_ p: Product, _ s: Shape) -> (aRows: Int, aCols: Int, bRows: Int, bCols: Int) {
+    switch p {
+    case .plain: return (s.m, s.k, s.k, s.n)
+    case .bt: return (s.m, s.k, s.n, s.k)
+    case .at: return (s.k, s.m, s.k, s.n)
+    }
+}
+
+/// Runs the fast product and its reference twin on the same padded operands and checks every element
+/// against |fast − ref| ≤ 1e-4·(1 + Σ|terms|), and that the padding of C is untouched.
+func checkProduct(_ product: Product, _ s: Shape, accumulate: Bool) {
+    let (aRows, aCols, bRows, bCols) = operandLayout(product, s)
+    let lda = aCols + 3, ldb = bCols + 5, ldc = s.n + 7
+    let a = pseudoRandom(max(1, aRows * lda), seed: 1)
+    let b = pseudoRandom(max(1, bRows * ldb), seed: 2)
+    var c0 = pseudoRandom(max(1, s.m * ldc), seed: 3)
+    for i in 0..<s.m { for j in s.n..<ldc { c0[i * ldc + j] = padValue } }
+    let absA = a.map { abs($0) }, absB = b.map { abs($0) }
+    var fast = c0, ref = c0, bound = [Float](repeating: 0, count: c0.count)
+    let (f, r) = kernels(product)
+    f(s.m, s.n, s.k, a, lda, b, ldb, &fast, ldc, accumulate)
+    r(s.m, s.n, s.k, a, lda, b, ldb, &ref, ldc, accumulate)
+    r(s.m, s.n, s.k, absA, lda, absB, ldb, &bound, ldc, false)
+    var bad = 0
+    for i in 0..<s.m {
+        for j in 0..<s.n {
+            let idx = i * ldc + j
+            let terms = bound[idx] + (accumulate ? abs(c0[idx]) : 0)
+            if !(abs(fast[idx] - ref[idx]) <= 1e-4 * (1 + terms)) {
+                bad += 1
+                if bad <= 3 { Issue.record("\(product) \(s.testDescription) acc=\(accumulate): C[\(i),\(j)] = \(fast[idx]), reference \(ref[idx])") }
+            }
+        }
+        for j in s.n..<ldc where fast[i * ldc + j] != padValue {
+            Issue.record("\(product) \(s.testDescription) acc=\(accumulate): padding C[\(i),\(j)] overwritten")
+        }
+    }
+    #expect(bad == 0)
+}
+
+let vecmatShapes: [(n: Int, k: Int)] = {
+    let sizes = [0, 1, 2, 3, 5, 7, 8, 9, 13, 16, 17, 31, 33, 64, 65, 100]
+    var shapes: [(Int, Int)] = []
+    for n in sizes { for k in sizes { shapes.append((n, k)) } }
+    return shapes + [(2048, 512), (65, 512), (1000, 300), (2048, 1024)]
+}()
+
+/// Runs `body` with Threads.count = `threads`, restoring it afterwards.
+func withThreads<R>(_ threads: Int, _ body: () -> R) -> R {
+    let saved = Threads.count
+    Threads.count = threads
+    defer { Threads.count = saved }
+    return body()
+}
+
+/// The fast products against their reference twins, and their independence of the thread count.
+@Suite struct MatrixTests {
+    @Test(arguments: matrixShapes)
+    func matmulMatchesReference(_ s: Shape) {
+        for accumulate in [false, true] { checkProduct(.plain, s, accumulate: accumulate) }
+    }
+
+    @Test(arguments: matrixShapes)
+    func matmulBTMatchesReference(_ s: Shape) {
+        for accumulate in [false, true] { checkProduct(.bt, s, accumulate: accumulate) }
+    }
+
+    @Test(arguments: matrixShapes)
+    func matmulATMatchesReference(_ s: Shape) {
+        for accumulate in [false, true] { checkProduct(.at, s, accumulate: accumulate) }
+    }
+
+    @Test(arguments: vecmatShapes)
+    func vecmatMatchesReference(_ n: Int, _ k: Int) {
+        let ldw = n + 3
+        let x = pseudoRandom(max(1, k), seed: 4)
+        let w = pseudoRandom(max(1, k * ldw), seed: 5)
+        var y0 = pseudoRandom(n + 4, seed: 6)
+        for j in n..<(n + 4) { y0[j] = padValue }
+        let absX = x.map { abs($0) }, absW = w.map { abs($0) }
+        for accumulate in [false, true] {
+            var fast = y0, ref = y0, bound = [Float](repeating: 0, count: n + 4)
+            vecmat(n: n, k: k, x: x, w: w, ldw: ldw, y: &fast, accumulate: accumulate)
+            vecmatReference(n: n, k: k, x: x, w: w, ldw: ldw, y: &ref, accumulate: accumulate)
+            vecmatReference(n: n, k: k, x: absX, w: absW, ldw: ldw, y: &bound, accumulate: false)
+            for j in 0..<n {
+                let terms = bound[j] + (accumulate ? abs(y0[j]) : 0)
+                #expect(abs(fast[j] - ref[j]) <= 1e-4 * (1 + terms), "n=\(n) k=\(k) acc=\(accumulate) y[\(j)]")
+            }
+            #expect(Array(fast[n...]) == Array(y0[n...]), "vecmat wrote past y[n-1]")
+        }
+    }
+
+    @Test(arguments: [Shape(50, 2048, 512), Shape(131, 270, 530), Shape(512, 65, 700)])
+    func productsAreBitIdenticalAcrossThreadCounts(_ s: Shape) {
+        for product in Product.allCases {
+            let (aRows, aCols, bRows, bCols) = operandLayout(product, s)
+            let a = pseudoRandom(aRows * aCols, seed: 7), b = pseudoRandom(bRows * bCols, seed: 8)
+            let c0 = pseudoRandom(s.m * s.n, seed: 9)
+            for accumulate in [false, true] {
+                let (f, _) = kernels(product)
+                let run = { (threads: Int) -> [UInt32] in
+                    var c = c0
+                    withThreads(threads) { f(s.m, s.n, s.k, a, aCols, b, bCols, &c, s.n, accumulate) }
+                    return c.map(\.bitPattern)
+                }
+                let one = run(1), two = run(2), four = run(4)
+                #expect(one == two, "\(product) \(s.testDescription) acc=\(accumulate): 1 vs 2 threads")
+                #expect(one == four, "\(product) \(s.testDescription) acc=\(accumulate): 1 vs 4 threads")
+            }
+        }
+    }
+
+    @Test func vecmatIsBitIdenticalAcrossThreadCounts() {
+        let n = 2048, k = 1024
+        let x = pseudoRandom(k, seed: 10), w = pseudoRandom(n * k, seed: 11)
+        let run = { (threads: Int) -> [UInt32] in
+            var y = [Float](repeating: 0, count: n)
+            withThreads(threads) { vecmat(n: n, k: k, x: x, w: w, ldw: n, y: &y, accumulate: false) }
+            return y.map(\.bitPattern)
+        }
+        #expect(run(1) == run(2))
+    }
+}
