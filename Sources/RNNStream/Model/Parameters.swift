@@ -57,7 +57,7 @@ extension Model {
         for (name, shape) in config.tensorShapes {
             var t = Tensor(name: name, shape: shape)
             for i in 0..<t.count { t.data[i] = (rng.nextFloat() * 2 - 1) * scale }
-            if config.cell == .lstm && name.hasSuffix(".b") {
+            if config.cell == .lstm && name.hasPrefix("layers.") && name.hasSuffix(".b") {
                 // gate order i, f, g, o: the second H-block is the forget gate
                 let H = config.hiddenSize
                 for j in H..<(2 * H) { t.data[j] = 1 }
