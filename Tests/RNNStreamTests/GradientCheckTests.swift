@@ -90,3 +90,17 @@ func networkMatchesReference(cell: CellKind, layers: Int) {
         #expect(worst < 1e-4, "\(cell) L\(layers) \(name): worst error \(worst) of max \(scale)")
     }
 }
+
+@Test("vectorised exp, sigmoid and tanh match their scalar twins")
+func activationsMatchReference() {
+    var x: Float = -90
+    while x < 90 {
+        let v = Float8(repeating: x)
+        let e = exp8(v)[3], s = sigmoid8(v)[5], t = tanh8(v)[7]
+        let re = Foundation.exp(x)
+        if abs(x) <= 87 { #expect(abs(e - re) <= 1e-6 * re, "exp(\(x)) = \(e), expected \(re)") }
+        #expect(abs(s - sigmoidReference(x)) <= 1e-6, "sigmoid(\(x))")
+        #expect(abs(t - tanhReference(x)) <= 2e-6, "tanh(\(x))")
+        x += 0.173
+    }
+}

@@ -21,9 +21,9 @@ public func exp8(_ v: Float8) -> Float8 {
     y = y * x + 1.666_666_55e-1
     y = y * x + 5.000_000_12e-1
     y = y * (x * x) + x + 1
-    let n = SIMD8<Int32>(fx, rounding: .towardZero)
-    let bits = SIMD8<UInt32>(truncatingIfNeeded: (n &+ 127) &<< 23)
-    let scale = unsafeBitCast(bits, to: Float8.self)
+    // 2^n from the exponent bits: adding 1.5·2^23 puts the integer n in the low mantissa bits
+    let magic = unsafeBitCast(fx + 12_582_912.0, to: SIMD8<Int32>.self) &- 0x4B40_0000
+    let scale = unsafeBitCast((magic &+ 127) &<< 23, to: Float8.self)
     return y * scale
 }
 
