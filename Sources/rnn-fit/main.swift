@@ -36,6 +36,10 @@ struct Fit: ParsableCommand {
     @Option(name: [.short, .customLong("output")], help: "Write the weights to FILE atomically instead of standard output.") var output: String?
     @Option(help: "Write one JSON object per validation to FILE.") var log: String?
     @Option(name: .customLong("sample-every"), help: "Print a short generated sample to stderr this often, e.g. 30s.") var sampleEvery: String?
+    @Option(help: "Keep a resumable training state in FILE (written atomically).") var checkpoint: String?
+    @Option(name: .customLong("checkpoint-every"), help: "Rewrite the checkpoint this often, e.g. 10m.") var checkpointEvery: String = "10m"
+    @Option(help: "Continue the run saved in checkpoint FILE (same input and options).") var resume: String?
+    @Option(name: .customLong("init"), help: "Start from the weights in MODEL (fine-tuning; its vocabulary and sizes are kept).") var initModel: String?
     @Flag(name: [.short, .long], help: "No progress on stderr.") var quiet = false
 
     func validate() throws {
@@ -57,6 +61,8 @@ struct Fit: ParsableCommand {
         try check(threads.map { $0 >= 1 && $0 <= 256 } ?? true, "--threads must be 1...256")
         if let time { _ = try parse(time, "--time") }
         if let sampleEvery { _ = try parse(sampleEvery, "--sample-every") }
+        _ = try parse(checkpointEvery, "--checkpoint-every")
+        try check(resume == nil || initModel == nil, "--resume and --init cannot be combined")
     }
 
     func parse(_ s: String, _ option: String) throws -> Double {
@@ -89,6 +95,10 @@ struct Fit: ParsableCommand {
         r.quiet = quiet
         r.logPath = log
         r.sampleEvery = try sampleEvery.map { try parse($0, "--sample-every") }
+        r.checkpointPath = checkpoint
+        r.checkpointEvery = try parse(checkpointEvery, "--checkpoint-every")
+        r.resumePath = resume
+        r.initPath = initModel
         r.commandLine = CommandLine.arguments.dropFirst().joined(separator: " ")
         let status = runFit(r)
         if status != 0 { throw ExitCode(status) }

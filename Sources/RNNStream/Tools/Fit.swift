@@ -9,6 +9,13 @@ public struct FitRequest: Sendable {
     /// JSON lines, one per evaluation.
     public var logPath: String? = nil
     public var sampleEvery: Double? = nil
+    /// Keep a resumable training state here, rewritten every `checkpointEvery` seconds and at the end.
+    public var checkpointPath: String? = nil
+    public var checkpointEvery: Double = 600
+    /// Continue the run saved in this checkpoint (same text and shaping options).
+    public var resumePath: String? = nil
+    /// Start from these weights instead of a fresh initialisation (fine-tuning).
+    public var initPath: String? = nil
     /// The command line, stored in the model's metadata.
     public var commandLine = ""
 
@@ -37,6 +44,11 @@ private func fit(_ request: FitRequest, program: String) throws(ToolError) -> In
         throw ToolError(subject: "standard output",
                         cause: "is a terminal; refusing to write binary weights (redirect it or use -o FILE)")
     }
+    if let path = request.checkpointPath { try checkWritable(path: path) }
+    let initial = try request.initPath.map { path throws(ToolError) in try loadModel(path: path) }
+    let resumeBytes = try request.resumePath.map { path throws(ToolError) in
+        try readWholeFile(path: path, limit: 4 * weightsFileMemoryLimit)
+    }
     var log: CheckedOutput? = nil
     if let logPath = request.logPath {
         let fd = open(logPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
@@ -49,20 +61,56 @@ private func fit(_ request: FitRequest, program: String) throws(ToolError) -> In
     let scalars: [Unicode.Scalar]
     do { scalars = try UTF8Reader.decode(bytes) } catch { throw ToolError(subject: "standard input", cause: error.description) }
     guard !scalars.isEmpty else { throw ToolError(subject: "standard input", cause: "no text to train on") }
-    let vocabulary = Vocabulary(text: scalars)
+    var options = request.training
+    let vocabulary: Vocabulary
+    if let initial {
+        // fine-tuning keeps the model's vocabulary and shape
+        vocabulary = initial.vocabulary
+        options.cell = initial.config.cell
+        options.hiddenSize = initial.config.hiddenSize
+        options.layers = initial.config.layers
+    } else {
+        vocabulary = Vocabulary(text: scalars)
+    }
     guard vocabulary.count <= ModelConfig.maxVocab else {
         throw ToolError(subject: "standard input", cause: "too many distinct characters (\(vocabulary.count))")
     }
-    let text = scalars.map { vocabulary.index(of: $0)! }
+    var text: [Int32] = []
+    text.reserveCapacity(scalars.count)
+    for (offset, s) in scalars.enumerated() {
+        guard let i = vocabulary.index(of: s) else {
+            throw ToolError(subject: "standard input",
+                            cause: "character \(describe(s)) at offset \(offset) is not in the vocabulary of \(request.initPath ?? "the model")")
+        }
+        text.append(i)
+    }
     var digest = SHA256()
     digest.update(bytes)
     let sha = SHA256.hex(digest.finalize())
 
     let trainer: Trainer
-    do { trainer = try Trainer(text: text, vocabulary: vocabulary, options: request.training) } catch {
+    do { trainer = try Trainer(text: text, vocabulary: vocabulary, options: options) } catch {
         throw ToolError(subject: "standard input", cause: error.description)
     }
-    let o = request.training
+    let state: TrainingState
+    if let resumeBytes, let path = request.resumePath {
+        do { state = try Checkpoint.decode(resumeBytes, trainer: trainer, textSHA256: sha).0 } catch {
+            throw ToolError(subject: path, cause: error.description)
+        }
+    } else {
+        state = trainer.makeState(initial: initial)
+    }
+    var checkpointFailure: ToolError? = nil
+    let writeCheckpoint: ((TrainingState, Double) -> Void)? = request.checkpointPath.map { path in
+        { s, seconds in
+            do throws(ToolError) {
+                try writeFileAtomically(path: path, bytes: Checkpoint.encode(state: s, trainer: trainer, textSHA256: sha, seconds: seconds))
+            } catch {
+                checkpointFailure = error
+            }
+        }
+    }
+    let o = options
     var progressLine = request.quiet ? nil : ProgressLine(fd: STDERR_FILENO)
     func say(_ line: String) {
         guard !request.quiet else { return }
@@ -71,7 +119,9 @@ private func fit(_ request: FitRequest, program: String) throws(ToolError) -> In
     }
     var logFailure: OutputError? = nil
 
-    let result = trainer.run(sampleEvery: request.sampleEvery, shouldStop: { Interrupt.requested }) { event in
+    let result = trainer.run(state: state, info: initial?.info ?? [:], sampleEvery: request.sampleEvery,
+                             checkpointEvery: request.checkpointEvery, checkpoint: writeCheckpoint,
+                             shouldStop: { Interrupt.requested || checkpointFailure != nil }) { event in
         switch event {
         case let .started(batch, seq, trainChars, valChars, parameters):
             say("\(o.cell.rawValue) \(o.layers)x\(o.hiddenSize), \(parameters) parameters, vocabulary \(vocabulary.count); "
@@ -95,6 +145,7 @@ private func fit(_ request: FitRequest, program: String) throws(ToolError) -> In
         }
     }
     progressLine?.finish()
+    if let checkpointFailure { throw checkpointFailure }
     if let logFailure { throw ToolError(subject: request.logPath, cause: logFailure.description) }
 
     var model = result.model

@@ -36,7 +36,7 @@ public struct Batcher: Sendable {
 
     /// Restores a position (checkpoints).
     public mutating func seek(position: Int, epoch: Int) {
-        self.position = position % stepsPerEpoch
+        self.position = min(position, stepsPerEpoch)
         self.epoch = epoch
     }
 

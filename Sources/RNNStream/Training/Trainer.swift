@@ -12,10 +12,11 @@ public struct TrainingProgress: Sendable {
     public var fraction: Double
     public var step: Int
     public var characters: Int
+    /// Training characters per second of training time (validation time excluded).
     public var charactersPerSecond: Double
     public var learningRate: Double
     public var gradientNorm: Double
-    /// Seconds spent validating so far (not counted in `charactersPerSecond`).
+    /// Seconds spent validating so far.
     public var evaluationSeconds: Double
     /// Mean training bits per character since the last report.
     public var trainBPC: Double
@@ -45,6 +46,40 @@ public struct TrainingResult: Sendable {
     public var stopReason: String
 }
 
+/// Everything a run needs to continue exactly where it stopped: written to a checkpoint, read by `--resume`.
+public final class TrainingState {
+    public let config: ModelConfig
+    public let params: Parameters
+    public let best: Parameters
+    public let optimizer: Optimizer
+    public let recurrent: RecurrentState
+    public var batcher: Batcher
+    public var rng: Random
+    public var step = 0
+    public var characters = 0
+    public var lastEvalCharacters = 0
+    public var windowNats = 0.0
+    public var windowChars = 0
+    public var lastTrainBPC = Double.nan
+    public var bestTrainBPC = Double.nan
+    public var bestValidation: Double? = nil
+    public var lastValidation: Double? = nil
+    public var stale = 0
+    public var lrScale = 1.0
+    /// Seconds trained before this process (a resumed run keeps counting).
+    public var previousSeconds = 0.0
+
+    init(config: ModelConfig, batcher: Batcher, optimizer: OptimizerKind, seed: UInt64) {
+        self.config = config
+        params = Parameters(config: config)
+        best = Parameters(config: config)
+        self.optimizer = Optimizer(kind: optimizer, count: params.count)
+        recurrent = RecurrentState(config: config, batch: batcher.batch)
+        self.batcher = batcher
+        rng = Random(seed: seed ^ 0x5EED_D80B)
+    }
+}
+
 /// Trains a model on a text held in memory, as `rnn-fit` does.
 public final class Trainer {
     public let options: TrainingOptions
@@ -52,8 +87,8 @@ public final class Trainer {
     public let config: ModelConfig
     private let train: [Int32]
     private let validation: [Int32]
-    private let batch: Int
-    private let seq: Int
+    public let batch: Int
+    public let seq: Int
 
     /// `text`: the whole input as vocabulary indices; the last `validationFraction` is held out.
     public init(text: [Int32], vocabulary: Vocabulary, options: TrainingOptions) throws(TrainingError) {
@@ -72,27 +107,41 @@ public final class Trainer {
                              layers: options.layers)
     }
 
+    /// A fresh state: weights initialised from the seed, or taken from `initial` (fine-tuning).
+    public func makeState(initial: Model? = nil) -> TrainingState {
+        let s = TrainingState(config: config,
+                              batcher: Batcher(textCount: train.count, batch: batch, steps: seq, resetEvery: options.resetEvery),
+                              optimizer: options.optimizer, seed: options.seed)
+        let model = initial ?? Model.initialized(config: config, vocabulary: vocabulary, seed: options.seed)
+        s.params.copy(from: Parameters(model: model))
+        s.best.copy(from: s.params)
+        return s
+    }
+
+    /// Trains from `state` (a fresh one by default) until a stop condition, and returns the best model.
+    /// `checkpoint` is called every `checkpointEvery` seconds and once when the loop stops, before the final
+    /// validation, so that a resumed run continues exactly as an uninterrupted one would.
     public func run(
-        initial: Model? = nil,
+        state: TrainingState? = nil,
+        info: [String: String] = [:],
         sampleEvery: Double? = nil,
+        checkpointEvery: Double? = nil,
+        checkpoint: ((TrainingState, _ seconds: Double) -> Void)? = nil,
         shouldStop: () -> Bool = { false },
         observer: (TrainingEvent) -> Void = { _ in }
     ) -> TrainingResult {
         let start = Date()
-        let model = initial ?? Model.initialized(config: config, vocabulary: vocabulary, seed: options.seed)
-        let params = Parameters(model: model), grads = Parameters(config: config)
-        let best = Parameters(config: config)
-        best.copy(from: params)
-        let optimizer = Optimizer(kind: options.optimizer, count: params.count)
+        let s = state ?? makeState()
+        let params = s.params, grads = Parameters(config: config)
         let network = Network(config: config, batch: batch, steps: seq)
         network.dropout = Float(options.dropout)
-        let state = RecurrentState(config: config, batch: batch)
-        var batcher = Batcher(textCount: train.count, batch: batch, steps: seq, resetEvery: options.resetEvery)
         let schedule = Schedule(base: options.resolvedLearningRate, warmupSteps: options.warmupSteps, decay: options.decay)
-        var rng = Random(seed: options.seed ^ 0x5EED_D80B)
         var inputs = [Int32](repeating: 0, count: batch * seq), targets = inputs
         let scorer = validation.isEmpty ? nil : Scorer(parameters: params, vocabulary: vocabulary)
         let evalEvery = options.evalEvery ?? max(10 * validation.count, 200_000)
+        var lastNorm = 0.0, lr = schedule.rate(step: s.step, progress: 0)
+        var lastReport = Date(), lastSample = Date(), lastCheckpoint = Date(), evalSeconds = 0.0
+        var stopReason = "epochs"
 
         observer(.started(batch: batch, seq: seq, trainCharacters: train.count, validationCharacters: validation.count,
                           parameters: params.count))
@@ -100,98 +149,96 @@ public final class Trainer {
             observer(.notice("small text: using batch \(batch) and seq \(seq) (asked for \(options.batch) and \(options.seq))"))
         }
 
-        var step = 0, characters = 0, lastEvalCharacters = 0
-        var windowNats = 0.0, windowChars = 0, lastTrainBPC = Double.nan, bestTrainBPC = Double.nan
-        var bestVal: Double? = nil, lastVal: Double? = nil
-        var stale = 0, lrScale = 1.0, lastNorm = 0.0, lr = schedule.rate(step: 0, progress: 0)
-        var lastReport = Date(), lastSample = Date(), evalSeconds = 0.0
-        var stopReason = "epochs"
-
         func elapsed() -> Double { Date().timeIntervalSince(start) }
         func fraction() -> Double {
-            var f = Double(characters) / (Double(train.count) * options.epochs)
-            if let limit = options.timeLimit { f = max(f, elapsed() / limit) }
-            if let m = options.maxSteps { f = max(f, Double(step) / Double(max(m, 1))) }
+            var f = Double(s.characters) / (Double(train.count) * options.epochs)
+            if let limit = options.timeLimit { f = max(f, (s.previousSeconds + elapsed()) / limit) }
+            if let m = options.maxSteps { f = max(f, Double(s.step) / Double(max(m, 1))) }
             return min(f, 1)
         }
         func snapshot() -> TrainingProgress {
             let e = elapsed()
-            if windowChars > 0 { lastTrainBPC = windowNats / Double(windowChars) / M_LN2 }
-            return TrainingProgress(elapsed: e, fraction: fraction(), step: step, characters: characters,
-                                    charactersPerSecond: Double(characters) / max(e - evalSeconds, 1e-9),
-                                    learningRate: lr, gradientNorm: lastNorm, evaluationSeconds: evalSeconds, trainBPC: lastTrainBPC, validationBPC: lastVal,
-                                    bestValidationBPC: bestVal)
+            if s.windowChars > 0 { s.lastTrainBPC = s.windowNats / Double(s.windowChars) / M_LN2 }
+            return TrainingProgress(elapsed: s.previousSeconds + e, fraction: fraction(), step: s.step,
+                                    characters: s.characters,
+                                    charactersPerSecond: Double(s.characters) / max(s.previousSeconds + e - evalSeconds, 1e-9),
+                                    learningRate: lr, gradientNorm: lastNorm, evaluationSeconds: evalSeconds,
+                                    trainBPC: s.lastTrainBPC, validationBPC: s.lastValidation,
+                                    bestValidationBPC: s.bestValidation)
         }
         func evaluate() {
-            lastEvalCharacters = characters
+            s.lastEvalCharacters = s.characters
             var progress = snapshot()
-            windowNats = 0; windowChars = 0
+            s.windowNats = 0; s.windowChars = 0
             guard let scorer else { return }
             let evalStart = Date()
             defer { evalSeconds += Date().timeIntervalSince(evalStart) }
-            scorer.reset()
             let before = scorer.totals
+            scorer.reset()
             validation.withUnsafeBufferPointer { scorer.feed(indices: $0) }
             scorer.flush()
-            let totals = scorer.totals
-            let bpc = (totals.nats - before.nats) / Double(totals.characters - before.characters) / M_LN2
-            lastVal = bpc
+            let bpc = (scorer.totals.nats - before.nats) / Double(scorer.totals.characters - before.characters) / M_LN2
+            s.lastValidation = bpc
             progress.validationBPC = bpc
             var improved = false
-            if bpc.isFinite, bestVal.map({ bpc < $0 }) ?? true {
-                bestVal = bpc
-                bestTrainBPC = lastTrainBPC
-                best.copy(from: params)
-                stale = 0
+            if bpc.isFinite, s.bestValidation.map({ bpc < $0 }) ?? true {
+                s.bestValidation = bpc
+                s.bestTrainBPC = s.lastTrainBPC
+                s.best.copy(from: params)
+                s.stale = 0
                 improved = true
             } else {
-                stale += 1
+                s.stale += 1
             }
-            progress.bestValidationBPC = bestVal
+            progress.bestValidationBPC = s.bestValidation
             observer(.evaluated(progress, improved: improved))
         }
 
         while true {
             if shouldStop() { stopReason = "interrupted"; break }
-            if Double(characters) >= Double(train.count) * options.epochs { stopReason = "epochs"; break }
-            if let limit = options.timeLimit, elapsed() >= limit { stopReason = "time"; break }
-            if let m = options.maxSteps, step >= m { stopReason = "steps"; break }
-            if options.patience > 0 && stale >= options.patience {
+            if Double(s.characters) >= Double(train.count) * options.epochs { stopReason = "epochs"; break }
+            if let limit = options.timeLimit, s.previousSeconds + elapsed() >= limit { stopReason = "time"; break }
+            if let m = options.maxSteps, s.step >= m { stopReason = "steps"; break }
+            if options.patience > 0 && s.stale >= options.patience {
                 stopReason = "early stop"
-                observer(.notice("early stop: no better validation in \(stale) evaluations"))
+                observer(.notice("early stop: no better validation in \(s.stale) evaluations"))
                 break
             }
+            if let every = checkpointEvery, let checkpoint, Date().timeIntervalSince(lastCheckpoint) >= every {
+                lastCheckpoint = Date()
+                checkpoint(s, s.previousSeconds + elapsed())
+            }
 
-            batcher.next(text: train, inputs: &inputs, targets: &targets, state: state)
+            s.batcher.next(text: train, inputs: &inputs, targets: &targets, state: s.recurrent)
             grads.buffer.zero()
-            let loss = network.run(parameters: params, inputs: inputs, targets: targets, state: state, grads: grads,
-                                   scoredRows: batch * seq, rng: &rng)
+            let loss = network.run(parameters: params, inputs: inputs, targets: targets, state: s.recurrent,
+                                   grads: grads, scoredRows: batch * seq, rng: &s.rng)
             let norm = gradientNorm(grads)
             if !loss.isFinite || !norm.isFinite {
                 // roll back to the best weights so far and halve the rate
-                params.copy(from: best)
-                state.reset()
-                lrScale *= 0.5
+                params.copy(from: s.best)
+                s.recurrent.reset()
+                s.lrScale *= 0.5
                 observer(.notice(String(format: "diverged at step %d (loss %@): restored the best weights, learning rate now %.3g",
-                                        step, "\(loss)", schedule.base * lrScale)))
-                if lrScale < 1e-4 { stopReason = "diverged"; break }
+                                        s.step, "\(loss)", schedule.base * s.lrScale)))
+                if s.lrScale < 1e-4 { stopReason = "diverged"; break }
                 continue
             }
             lastNorm = norm
             if options.clip > 0 && norm > options.clip { scaleGradients(grads, by: Float(options.clip / norm)) }
-            lr = schedule.rate(step: step, progress: fraction()) * lrScale
-            optimizer.update(parameters: params, gradients: grads, learningRate: Float(lr))
-            step += 1
-            characters += batch * seq
-            windowNats += loss
-            windowChars += batch * seq
+            lr = schedule.rate(step: s.step, progress: fraction()) * s.lrScale
+            s.optimizer.update(parameters: params, gradients: grads, learningRate: Float(lr))
+            s.step += 1
+            s.characters += batch * seq
+            s.windowNats += loss
+            s.windowChars += batch * seq
 
-            if characters - lastEvalCharacters >= evalEvery {
+            if s.characters - s.lastEvalCharacters >= evalEvery {
                 evaluate()
             } else if let every = sampleEvery, Date().timeIntervalSince(lastSample) >= every {
                 lastSample = Date()
                 let current = Model(config: config, vocabulary: vocabulary, parameters: params.tensors())
-                let generator = Generator(model: current, options: SamplingOptions(), seed: UInt64(step))
+                let generator = Generator(model: current, options: SamplingOptions(), seed: UInt64(s.step))
                 var text = String.UnicodeScalarView()
                 for _ in 0..<200 { text.append(generator.nextCharacter()) }
                 observer(.sample(String(text)))
@@ -200,33 +247,31 @@ public final class Trainer {
                 observer(.progress(snapshot()))
             }
         }
-        if characters > lastEvalCharacters || bestVal == nil { evaluate() }
+        checkpoint?(s, s.previousSeconds + elapsed())
+        if s.characters > s.lastEvalCharacters || s.bestValidation == nil { evaluate() }
         if scorer == nil {
-            best.copy(from: params)
-            bestTrainBPC = lastTrainBPC
+            s.best.copy(from: params)
+            s.bestTrainBPC = s.lastTrainBPC
         }
 
-        let seconds = elapsed()
-        var info: [String: String] = [
+        var out = Model(config: config, vocabulary: vocabulary, parameters: s.best.tensors(), info: info)
+        out.info.merge([
             "seed": String(options.seed),
-            "chars_seen": String(characters),
-            "steps": String(step),
-            "epochs": String(format: "%.4f", Double(characters) / Double(train.count)),
+            "chars_seen": String(s.characters),
+            "steps": String(s.step),
+            "epochs": String(format: "%.4f", Double(s.characters) / Double(train.count)),
             "train_chars": String(train.count),
             "val_chars": String(validation.count),
-            "train_bpc": String(format: "%.6f", bestTrainBPC),
+            "train_bpc": String(format: "%.6f", s.bestTrainBPC),
             "batch": String(batch),
             "seq": String(seq),
             "optimizer": options.optimizer.rawValue,
             "learning_rate": String(options.resolvedLearningRate),
             "dropout": String(options.dropout),
-            "seconds": String(format: "%.1f", seconds),
             "stop_reason": stopReason,
-        ]
-        if let bestVal { info["val_bpc"] = String(format: "%.6f", bestVal) }
-        var out = Model(config: config, vocabulary: vocabulary, parameters: best.tensors(), info: model.info)
-        out.info.merge(info) { _, new in new }
-        return TrainingResult(model: out, trainBPC: bestTrainBPC, validationBPC: bestVal, steps: step,
-                              characters: characters, seconds: seconds, stopReason: stopReason)
+        ]) { _, new in new }
+        if let v = s.bestValidation { out.info["val_bpc"] = String(format: "%.6f", v) }
+        return TrainingResult(model: out, trainBPC: s.bestTrainBPC, validationBPC: s.bestValidation, steps: s.step,
+                              characters: s.characters, seconds: s.previousSeconds + elapsed(), stopReason: stopReason)
     }
 }

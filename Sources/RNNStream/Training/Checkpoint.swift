@@ -1,0 +1,141 @@
+import Foundation
+
+/// A resumable training state on disk: one gzip'd safetensors file holding the model exactly as a weights file
+/// does (its tensors and metadata) plus the run's state under `checkpoint.` names: the best weights so far,
+/// the optimizer's moments, the carried recurrent state, and in the metadata the step, data position, RNG
+/// state, validation history, the options that shape the run and the SHA-256 of the training text.
+public enum Checkpoint {
+    public static let format = "rnnstream-checkpoint"
+    public static let version = "1"
+    private static let prefix = "checkpoint."
+
+    /// The options a resumed run takes from the checkpoint (they fix the model, the data walk and the math).
+    static func shapeOptions(_ o: TrainingOptions, batch: Int, seq: Int) -> [String: String] {
+        [
+            "cell": o.cell.rawValue, "hidden": String(o.hiddenSize), "layers": String(o.layers),
+            "batch": String(batch), "seq": String(seq), "optimizer": o.optimizer.rawValue,
+            "lr": String(o.resolvedLearningRate), "warmup": String(o.warmupSteps), "decay": o.decay.rawValue,
+            "clip": String(o.clip), "dropout": String(o.dropout), "val_frac": String(o.validationFraction),
+            "reset_every": String(o.resetEvery), "seed": String(o.seed),
+        ]
+    }
+
+    public static func encode(state s: TrainingState, trainer: Trainer, textSHA256: String, seconds: Double) -> [UInt8] {
+        let model = Model(config: s.config, vocabulary: trainer.vocabulary, parameters: s.params.tensors())
+        var file = model.safeTensorsFile()
+        var meta = file.metadata
+        func put(_ key: String, _ value: String) { meta[prefix + key] = value }
+        put("format", format)
+        put("version", version)
+        put("train_sha256", textSHA256)
+        for (k, v) in shapeOptions(trainer.options, batch: trainer.batch, seq: trainer.seq) { put("option." + k, v) }
+        put("step", String(s.step))
+        put("characters", String(s.characters))
+        put("last_eval_characters", String(s.lastEvalCharacters))
+        put("window_nats", String(s.windowNats))
+        put("window_chars", String(s.windowChars))
+        put("last_train_bpc", String(s.lastTrainBPC))
+        put("best_train_bpc", String(s.bestTrainBPC))
+        if let v = s.bestValidation { put("best_validation", String(v)) }
+        if let v = s.lastValidation { put("last_validation", String(v)) }
+        put("stale", String(s.stale))
+        put("lr_scale", String(s.lrScale))
+        put("seconds", String(seconds))
+        put("optimizer_step", String(s.optimizer.step))
+        put("batcher_position", String(s.batcher.position))
+        put("batcher_epoch", String(s.batcher.epoch))
+        put("rng", [s.rng.state.0, s.rng.state.1, s.rng.state.2, s.rng.state.3].map { String($0) }.joined(separator: ","))
+        file.metadata = meta
+        for t in s.best.tensors() { file.tensors.append(Tensor(name: prefix + "best." + t.name, shape: t.shape, data: t.data)) }
+        if s.optimizer.first.count > 0 {
+            file.tensors.append(Tensor(name: prefix + "optimizer.first", shape: [s.optimizer.first.count], data: s.optimizer.first.array))
+        }
+        file.tensors.append(Tensor(name: prefix + "optimizer.second", shape: [s.optimizer.second.count], data: s.optimizer.second.array))
+        for (k, h) in s.recurrent.h.enumerated() {
+            file.tensors.append(Tensor(name: prefix + "state.h.\(k)", shape: [s.recurrent.batch, s.recurrent.hidden], data: h.array))
+        }
+        for (k, c) in s.recurrent.c.enumerated() {
+            file.tensors.append(Tensor(name: prefix + "state.c.\(k)", shape: [s.recurrent.batch, s.recurrent.hidden], data: c.array))
+        }
+        return Gzip.compress(file.encoded(), level: 1)
+    }
+
+    /// Restores a state for `trainer`, which must have been made from the same text and shaping options.
+    public static func decode(_ bytes: [UInt8], trainer: Trainer, textSHA256: String) throws(TrainingError) -> (TrainingState, seconds: Double) {
+        let file: SafeTensorsFile
+        do {
+            let raw = try Gzip.decompress(bytes, maxOutput: 4 * weightsFileMemoryLimit)
+            file = try SafeTensorsFile.decode(raw)
+        } catch let e as GzipError {
+            throw TrainingError(e.description)
+        } catch {
+            throw TrainingError("\(error)")
+        }
+        let meta = file.metadata
+        guard meta[prefix + "format"] == format else { throw TrainingError("not an rnnstream checkpoint") }
+        guard meta[prefix + "version"] == version else {
+            throw TrainingError("unsupported checkpoint version \(meta[prefix + "version"] ?? "?")")
+        }
+        guard meta[prefix + "train_sha256"] == textSHA256 else {
+            throw TrainingError("the input is not the text this checkpoint was trained on (SHA-256 differs)")
+        }
+        for (k, v) in shapeOptions(trainer.options, batch: trainer.batch, seq: trainer.seq) where meta[prefix + "option." + k] != v {
+            throw TrainingError("option \(k) is \(v) here but \(meta[prefix + "option." + k] ?? "?") in the checkpoint")
+        }
+        // The model part is a weights file: validate it as one.
+        var modelFile = SafeTensorsFile(tensors: file.tensors.filter { !$0.name.hasPrefix(prefix) })
+        modelFile.metadata = meta.filter { !$0.key.hasPrefix(prefix) }
+        let model: Model
+        do { model = try Model.load(safeTensors: modelFile.encoded()) } catch { throw TrainingError(error.description) }
+        guard model.config == trainer.config, model.vocabulary == trainer.vocabulary else {
+            throw TrainingError("the checkpoint's model does not match the options and text")
+        }
+        let s = trainer.makeState(initial: model)
+        var byName: [String: Tensor] = [:]
+        for t in file.tensors where t.name.hasPrefix(prefix) { byName[String(t.name.dropFirst(prefix.count))] = t }
+        func fill(_ name: String, _ buffer: FloatBuffer) throws(TrainingError) {
+            guard let t = byName[name], t.count == buffer.count else { throw TrainingError("checkpoint tensor \(name) is missing or has the wrong size") }
+            t.data.withUnsafeBufferPointer { buffer.pointer.update(from: $0.baseAddress!, count: t.count) }
+        }
+        for (i, (name, _)) in s.config.tensorShapes.enumerated() {
+            guard let t = byName["best." + name], t.count == s.best.offsets[i + 1] - s.best.offsets[i] else {
+                throw TrainingError("checkpoint tensor best.\(name) is missing or has the wrong size")
+            }
+            t.data.withUnsafeBufferPointer { s.best.tensor(i).update(from: $0.baseAddress!, count: t.count) }
+        }
+        if s.optimizer.first.count > 0 { try fill("optimizer.first", s.optimizer.first) }
+        try fill("optimizer.second", s.optimizer.second)
+        for (k, h) in s.recurrent.h.enumerated() { try fill("state.h.\(k)", h) }
+        for (k, c) in s.recurrent.c.enumerated() { try fill("state.c.\(k)", c) }
+
+        func int(_ key: String) throws(TrainingError) -> Int {
+            guard let v = meta[prefix + key].flatMap({ Int($0) }), v >= 0 else { throw TrainingError("checkpoint metadata \(key) is missing or invalid") }
+            return v
+        }
+        func double(_ key: String) throws(TrainingError) -> Double {
+            guard let v = meta[prefix + key].flatMap({ Double($0) }) else { throw TrainingError("checkpoint metadata \(key) is missing or invalid") }
+            return v
+        }
+        s.step = try int("step")
+        s.characters = try int("characters")
+        s.lastEvalCharacters = try int("last_eval_characters")
+        s.windowNats = try double("window_nats")
+        s.windowChars = try int("window_chars")
+        s.lastTrainBPC = try double("last_train_bpc")
+        s.bestTrainBPC = try double("best_train_bpc")
+        s.bestValidation = meta[prefix + "best_validation"].flatMap { Double($0) }
+        s.lastValidation = meta[prefix + "last_validation"].flatMap { Double($0) }
+        s.stale = try int("stale")
+        s.lrScale = try double("lr_scale")
+        s.optimizer.step = try int("optimizer_step")
+        let position = try int("batcher_position"), epoch = try int("batcher_epoch")
+        guard position <= s.batcher.stepsPerEpoch else { throw TrainingError("checkpoint data position is out of range") }
+        s.batcher.seek(position: position, epoch: epoch)
+        let words = (meta[prefix + "rng"] ?? "").split(separator: ",").compactMap { UInt64($0) }
+        guard words.count == 4 else { throw TrainingError("checkpoint metadata rng is missing or invalid") }
+        s.rng = Random(state: (words[0], words[1], words[2], words[3]))
+        let seconds = try double("seconds")
+        s.previousSeconds = seconds
+        return (s, seconds)
+    }
+}
