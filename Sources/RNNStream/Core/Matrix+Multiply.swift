@@ -76,6 +76,9 @@ private let targetTasks = 8
 /// Floats of scratch one task needs: Ã block, B̃ block, and a 6×16 edge tile.
 private let scratchFloats = (maxTileRows + kernelRows) * maxKBlock + maxKBlock * maxTileCols + kernelRows * kernelCols
 private let gemmScratch = ScratchPool(floats: scratchFloats)
+/// Largest A (rounded up to whole 6-row panels) packed once and shared by all tasks.
+private let sharedAFloats = 256 * 1024
+private let sharedAScratch = ScratchPool(floats: sharedAFloats + packAOverrun)
 
 @inline(__always) private func ceilDiv(_ a: Int, _ b: Int) -> Int { (a + b - 1) / b }
 @inline(__always) private func roundUp(_ a: Int, _ b: Int) -> Int { ceilDiv(a, b) * b }
@@ -134,26 +137,45 @@ private func gemm(
     // columns [tj·tileCols, +tileCols) ∩ [0, n). Distinct t give distinct (ti, tj), hence disjoint
     // rectangles of C; tasks only read A and B. So concurrent tasks never write the same memory, and
     // each task's scratch buffer is its own (ScratchPool hands a buffer to one task at a time).
-    let task: (Int) -> Void = { t in
-        let ti = t / plan.tilesN, tj = t % plan.tilesN
-        let i0 = ti * plan.tileRows, j0 = tj * plan.tileCols
-        let mt = min(plan.tileRows, m - i0), nt = min(plan.tileCols, n - j0)
-        gemmScratch.with { scratch in
-            gemmTile(i0: i0, mt: mt, j0: j0, nt: nt, k: k, kcMax: kcMax,
-                     a: a, b: b, c: c, ldc: ldc, accumulate: accumulate, scratch: scratch)
+    let run = { (sharedA: UnsafePointer<Float>?) in
+        let task: (Int) -> Void = { t in
+            let ti = t / plan.tilesN, tj = t % plan.tilesN
+            let i0 = ti * plan.tileRows, j0 = tj * plan.tileCols
+            let mt = min(plan.tileRows, m - i0), nt = min(plan.tileCols, n - j0)
+            gemmScratch.with { scratch in
+                gemmTile(i0: i0, mt: mt, j0: j0, nt: nt, k: k, kcMax: kcMax, mPad: roundUp(m, kernelRows),
+                         a: a, sharedA: sharedA, b: b, c: c, ldc: ldc, accumulate: accumulate, scratch: scratch)
+            }
+        }
+        if 2 * m * n * k < parallelFlops || plan.count == 1 {
+            for t in 0..<plan.count { task(t) }
+        } else {
+            parallelFor(plan.count, task)
         }
     }
-    if 2 * m * n * k < parallelFlops || plan.count == 1 {
-        for t in 0..<plan.count { task(t) }
+    // When several column tiles would each pack the same rows of A, and all of A is small, pack it once
+    // up front: k-block pc at shared + pc·mPad, laid out as packA lays out rows 0..<m.
+    let mPad = roundUp(m, kernelRows)
+    if plan.tilesN > 1 && mPad * k <= sharedAFloats {
+        sharedAScratch.with { shared in
+            var pc = 0
+            while pc < k {
+                let kc = min(kcMax, k - pc)
+                packA(a, i0: 0, rows: m, p0: pc, kc: kc, into: shared + pc * mPad)
+                pc += kc
+            }
+            run(UnsafePointer(shared))
+        }
     } else {
-        parallelFor(plan.count, task)
+        run(nil)
     }
 }
 
 /// One task: C(i0..<i0+mt, j0..<j0+nt) (+)= A(i-tile, :) · B(:, j-tile), all of k in kcMax blocks.
+/// Packs its own Ã unless `sharedA` holds all of A packed already (k-block pc at sharedA + pc·mPad).
 private func gemmTile(
-    i0: Int, mt: Int, j0: Int, nt: Int, k: Int, kcMax: Int,
-    a: StridedMatrix, b: StridedMatrix,
+    i0: Int, mt: Int, j0: Int, nt: Int, k: Int, kcMax: Int, mPad: Int,
+    a: StridedMatrix, sharedA: UnsafePointer<Float>?, b: StridedMatrix,
     c: UnsafeMutablePointer<Float>, ldc: Int,
     accumulate: Bool,
     scratch: UnsafeMutablePointer<Float>
@@ -167,7 +189,13 @@ private func gemmTile(
         let kc = min(kcMax, k - pc)
         // The first k-block overwrites C unless accumulating; later blocks add to it.
         let add = accumulate || pc > 0
-        packA(a, i0: i0, rows: mt, p0: pc, kc: kc, into: aPacked)
+        let aBlock: UnsafePointer<Float>
+        if let sharedA {
+            aBlock = sharedA + pc * mPad + i0 * kc
+        } else {
+            packA(a, i0: i0, rows: mt, p0: pc, kc: kc, into: aPacked)
+            aBlock = UnsafePointer(aPacked)
+        }
         packBBlock(b, p0: pc, kc: kc, j0: j0, cols: nt, into: bPacked)
         var jr = 0
         while jr < nt {
@@ -176,7 +204,7 @@ private func gemmTile(
             var ir = 0
             while ir < mt {
                 let rows = min(mr, mt - ir)
-                let ap = aPacked + ir * kc
+                let ap = aBlock + ir * kc
                 let cp = c + (i0 + ir) * ldc + j0 + jr
                 if cols == nr && rows == mr {
                     kernel6x16(kc: kc, a: ap, b: bp, c: cp, ldc: ldc, add: add)
