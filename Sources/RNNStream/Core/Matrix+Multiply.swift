@@ -1,7 +1,7 @@
 // Fast matrix products: packed, cache-blocked, register-tiled (MicroKernel.swift), parallel over tiles of C.
 //
 // Loop nest for one task (a tile of C, rows i0..<i0+mt, columns j0..<j0+nt):
-//   for each k-block pc (kc ≤ 256):            pack A(i-tile, pc-block) → Ã  (in L2)
+//   for each k-block pc (kc ≤ 512):            pack A(i-tile, pc-block) → Ã  (in L2)
 //                                               pack B(pc-block, j-tile) → B̃  (in L2)
 //     for each 16-column panel jr of the tile:  (B̃'s panel jr stays in L1 for the loop below)
 //       for each 6-row panel ir of the tile:    kernel: C(ir, jr) (+)= Ã(ir) · B̃(jr)
@@ -60,12 +60,13 @@ public func matmulAT(
 
 // MARK: - Blocking
 
-/// Largest k-block: a packed B panel (256×16 floats = 16 KB) plus an A panel (6 KB) sit in L1.
-private let maxKBlock = 256
-/// Largest tile height: a packed A block (240×256 floats = 240 KB) sits in L2.
-private let maxTileRows = 240
-/// Largest tile width.
-private let maxTileCols = 256
+/// Largest k-block: a packed B panel (512×16 floats = 32 KB) plus an A panel (12 KB) sit in the 48 KB L1.
+/// K = 512 (the model's H) is then one block, so C is written once per element instead of read back.
+private let maxKBlock = 512
+/// Largest tile height: a packed A block (120×512 floats = 240 KB) sits in L2 …
+private let maxTileRows = 120
+/// … next to the packed B block (512×128 floats = 256 KB) of the 1 MB L2.
+private let maxTileCols = 128
 /// Below this many flops (2·M·N·K) a product runs on the calling thread: waking workers costs more.
 private let parallelFlops = 4_000_000
 /// Tiles are not split below this many flops each.

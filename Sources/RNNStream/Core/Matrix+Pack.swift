@@ -24,8 +24,18 @@ func packA(_ a: StridedMatrix, i0: Int, rows: Int, p0: Int, kc: Int, into dst: U
         let panel = dst + q * mr * kc
         let first = i0 + q * mr
         let live = min(mr, rows - q * mr)
-        if a.rowStride == 1 {
-            // A stored transposed (matmulAT): the 6 values of one p are adjacent in memory.
+        if a.rowStride == 1 && i0 + rows - first >= 8 {
+            // A stored transposed (matmulAT): the 6 values of one p are adjacent in memory. Copy 8 (the
+            // 2 extra are still inside the tile's rows, so inside A): each store spills 2 floats into
+            // the next p's slot, overwritten by the next store (and past the panel: packAOverrun).
+            var src = a.base + p0 * a.colStride + first
+            var out = panel
+            for _ in 0..<kc {
+                store8(load8(src), out)
+                src += a.colStride
+                out += mr
+            }
+        } else if a.rowStride == 1 {
             for p in 0..<kc {
                 let src = a.base + (p0 + p) * a.colStride + first
                 let out = panel + p * mr
