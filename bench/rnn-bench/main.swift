@@ -1,7 +1,20 @@
-// rnn-bench: throughput of the kernels. Usage: rnn-bench [seconds-per-measurement] [--model-shapes]
+// rnn-bench: throughput of the kernels.
+// Usage: rnn-bench [seconds-per-measurement] [--model-shapes]
+//        rnn-bench --shape PRODUCT M N K THREADS [seconds]   (PRODUCT: matmul, matmulBT, matmulAT, vecmat)
 import Foundation
 
-let arguments = CommandLine.arguments.dropFirst()
+let arguments = Array(CommandLine.arguments.dropFirst())
+
+if let i = arguments.firstIndex(of: "--shape"), arguments.count >= i + 6,
+   let product = BenchProduct(rawValue: arguments[i + 1]),
+   let m = Int(arguments[i + 2]), let n = Int(arguments[i + 3]), let k = Int(arguments[i + 4]),
+   let threads = Int(arguments[i + 5]) {
+    let secs = arguments.count > i + 6 ? Double(arguments[i + 6]) ?? 1 : 1
+    let g = benchProduct(product, m: m, n: n, k: k, threads: threads, seconds: secs)
+    print("\(product.rawValue) \(m)×\(n)×\(k) threads \(threads): \(String(format: "%.1f", g)) GFLOP/s")
+    exit(0)
+}
+
 let seconds = arguments.compactMap(Double.init).first ?? 1.0
 
 func fmt(_ x: Double, _ width: Int = 7) -> String {

@@ -1,7 +1,7 @@
 // Fast matrix products: packed, cache-blocked, register-tiled (MicroKernel.swift), parallel over tiles of C.
 //
 // Loop nest for one task (a tile of C, rows i0..<i0+mt, columns j0..<j0+nt):
-//   for each k-block pc (kc ≤ 256):            pack A(i-tile, pc-block) → Ã  (in L2)
+//   for each k-block pc (kc ≤ 512):            pack A(i-tile, pc-block) → Ã  (in L2)
 //                                               pack B(pc-block, j-tile) → B̃  (in L2)
 //     for each 16-column panel jr of the tile:  (B̃'s panel jr stays in L1 for the loop below)
 //       for each 6-row panel ir of the tile:    kernel: C(ir, jr) (+)= Ã(ir) · B̃(jr)
@@ -60,12 +60,13 @@ public func matmulAT(
 
 // MARK: - Blocking
 
-/// Largest k-block: a packed B panel (256×16 floats = 16 KB) plus an A panel (6 KB) sit in L1.
-private let maxKBlock = 256
-/// Largest tile height: a packed A block (240×256 floats = 240 KB) sits in L2.
-private let maxTileRows = 240
-/// Largest tile width.
-private let maxTileCols = 256
+/// Largest k-block: a packed B panel (512×16 floats = 32 KB) plus an A panel (12 KB) sit in the 48 KB L1.
+/// K = 512 (the model's H) is then one block, so C is written once per element instead of read back.
+private let maxKBlock = 512
+/// Largest tile height: a packed A block (120×512 floats = 240 KB) sits in L2 …
+private let maxTileRows = 120
+/// … next to the packed B block (512×128 floats = 256 KB) of the 1 MB L2.
+private let maxTileCols = 128
 /// Below this many flops (2·M·N·K) a product runs on the calling thread: waking workers costs more.
 private let parallelFlops = 4_000_000
 /// Tiles are not split below this many flops each.
@@ -76,6 +77,9 @@ private let targetTasks = 8
 /// Floats of scratch one task needs: Ã block, B̃ block, and a 6×16 edge tile.
 private let scratchFloats = (maxTileRows + kernelRows) * maxKBlock + maxKBlock * maxTileCols + kernelRows * kernelCols
 private let gemmScratch = ScratchPool(floats: scratchFloats)
+/// Largest A (rounded up to whole 6-row panels) packed once and shared by all tasks.
+private let sharedAFloats = 256 * 1024
+private let sharedAScratch = ScratchPool(floats: sharedAFloats + packAOverrun)
 
 @inline(__always) private func ceilDiv(_ a: Int, _ b: Int) -> Int { (a + b - 1) / b }
 @inline(__always) private func roundUp(_ a: Int, _ b: Int) -> Int { ceilDiv(a, b) * b }
@@ -134,26 +138,45 @@ private func gemm(
     // columns [tj·tileCols, +tileCols) ∩ [0, n). Distinct t give distinct (ti, tj), hence disjoint
     // rectangles of C; tasks only read A and B. So concurrent tasks never write the same memory, and
     // each task's scratch buffer is its own (ScratchPool hands a buffer to one task at a time).
-    let task: (Int) -> Void = { t in
-        let ti = t / plan.tilesN, tj = t % plan.tilesN
-        let i0 = ti * plan.tileRows, j0 = tj * plan.tileCols
-        let mt = min(plan.tileRows, m - i0), nt = min(plan.tileCols, n - j0)
-        gemmScratch.with { scratch in
-            gemmTile(i0: i0, mt: mt, j0: j0, nt: nt, k: k, kcMax: kcMax,
-                     a: a, b: b, c: c, ldc: ldc, accumulate: accumulate, scratch: scratch)
+    let run = { (sharedA: UnsafePointer<Float>?) in
+        let task: (Int) -> Void = { t in
+            let ti = t / plan.tilesN, tj = t % plan.tilesN
+            let i0 = ti * plan.tileRows, j0 = tj * plan.tileCols
+            let mt = min(plan.tileRows, m - i0), nt = min(plan.tileCols, n - j0)
+            gemmScratch.with { scratch in
+                gemmTile(i0: i0, mt: mt, j0: j0, nt: nt, k: k, kcMax: kcMax, mPad: roundUp(m, kernelRows),
+                         a: a, sharedA: sharedA, b: b, c: c, ldc: ldc, accumulate: accumulate, scratch: scratch)
+            }
+        }
+        if 2 * m * n * k < parallelFlops || plan.count == 1 {
+            for t in 0..<plan.count { task(t) }
+        } else {
+            parallelFor(plan.count, task)
         }
     }
-    if 2 * m * n * k < parallelFlops || plan.count == 1 {
-        for t in 0..<plan.count { task(t) }
+    // When several column tiles would each pack the same rows of A, and all of A is small, pack it once
+    // up front: k-block pc at shared + pc·mPad, laid out as packA lays out rows 0..<m.
+    let mPad = roundUp(m, kernelRows)
+    if plan.tilesN > 1 && mPad * k <= sharedAFloats {
+        sharedAScratch.with { shared in
+            var pc = 0
+            while pc < k {
+                let kc = min(kcMax, k - pc)
+                packA(a, i0: 0, rows: m, p0: pc, kc: kc, into: shared + pc * mPad)
+                pc += kc
+            }
+            run(UnsafePointer(shared))
+        }
     } else {
-        parallelFor(plan.count, task)
+        run(nil)
     }
 }
 
 /// One task: C(i0..<i0+mt, j0..<j0+nt) (+)= A(i-tile, :) · B(:, j-tile), all of k in kcMax blocks.
+/// Packs its own Ã unless `sharedA` holds all of A packed already (k-block pc at sharedA + pc·mPad).
 private func gemmTile(
-    i0: Int, mt: Int, j0: Int, nt: Int, k: Int, kcMax: Int,
-    a: StridedMatrix, b: StridedMatrix,
+    i0: Int, mt: Int, j0: Int, nt: Int, k: Int, kcMax: Int, mPad: Int,
+    a: StridedMatrix, sharedA: UnsafePointer<Float>?, b: StridedMatrix,
     c: UnsafeMutablePointer<Float>, ldc: Int,
     accumulate: Bool,
     scratch: UnsafeMutablePointer<Float>
@@ -167,7 +190,13 @@ private func gemmTile(
         let kc = min(kcMax, k - pc)
         // The first k-block overwrites C unless accumulating; later blocks add to it.
         let add = accumulate || pc > 0
-        packA(a, i0: i0, rows: mt, p0: pc, kc: kc, into: aPacked)
+        let aBlock: UnsafePointer<Float>
+        if let sharedA {
+            aBlock = sharedA + pc * mPad + i0 * kc
+        } else {
+            packA(a, i0: i0, rows: mt, p0: pc, kc: kc, into: aPacked)
+            aBlock = UnsafePointer(aPacked)
+        }
         packBBlock(b, p0: pc, kc: kc, j0: j0, cols: nt, into: bPacked)
         var jr = 0
         while jr < nt {
@@ -176,7 +205,7 @@ private func gemmTile(
             var ir = 0
             while ir < mt {
                 let rows = min(mr, mt - ir)
-                let ap = aPacked + ir * kc
+                let ap = aBlock + ir * kc
                 let cp = c + (i0 + ir) * ldc + j0 + jr
                 if cols == nr && rows == mr {
                     kernel6x16(kc: kc, a: ap, b: bp, c: cp, ldc: ldc, add: add)

@@ -11,6 +11,9 @@ struct StridedMatrix {
     subscript(r: Int, c: Int) -> Float { base[r * rowStride + c * colStride] }
 }
 
+/// Floats packA may write past the end of the ⌈rows/6⌉·6·kc it fills: buffers it writes need this slack.
+let packAOverrun = 8
+
 /// Packs A(i0 ..< i0+rows, p0 ..< p0+kc) into ⌈rows/6⌉ panels of 6 rows, panel q at dst + q·6·kc, each
 /// p-major: dst[q·6·kc + p·6 + r] = A(i0 + 6q + r, p0 + p). Rows past the end are zero, so the kernel
 /// can always compute full 6-row tiles and those rows contribute nothing.
@@ -21,8 +24,18 @@ func packA(_ a: StridedMatrix, i0: Int, rows: Int, p0: Int, kc: Int, into dst: U
         let panel = dst + q * mr * kc
         let first = i0 + q * mr
         let live = min(mr, rows - q * mr)
-        if a.rowStride == 1 {
-            // A stored transposed (matmulAT): the 6 values of one p are adjacent in memory.
+        if a.rowStride == 1 && i0 + rows - first >= 8 {
+            // A stored transposed (matmulAT): the 6 values of one p are adjacent in memory. Copy 8 (the
+            // 2 extra are still inside the tile's rows, so inside A): each store spills 2 floats into
+            // the next p's slot, overwritten by the next store (and past the panel: packAOverrun).
+            var src = a.base + p0 * a.colStride + first
+            var out = panel
+            for _ in 0..<kc {
+                store8(load8(src), out)
+                src += a.colStride
+                out += mr
+            }
+        } else if a.rowStride == 1 {
             for p in 0..<kc {
                 let src = a.base + (p0 + p) * a.colStride + first
                 let out = panel + p * mr
@@ -34,10 +47,25 @@ func packA(_ a: StridedMatrix, i0: Int, rows: Int, p0: Int, kc: Int, into dst: U
             let s0 = a.base + first * a.rowStride + p0
             let s1 = s0 + a.rowStride, s2 = s1 + a.rowStride
             let s3 = s2 + a.rowStride, s4 = s3 + a.rowStride, s5 = s4 + a.rowStride
-            for p in 0..<kc {
+            // 8 p at a time: transpose the 6×8 block (padded to 8×8) and store its 8 columns of 6 at
+            // stride 6. Each 8-wide store spills 2 floats into the next column's slot, which the next
+            // store overwrites; the last one spills 2 floats past the panel (see packAOverrun).
+            var p = 0
+            while p + 8 <= kc {
+                var v0 = load8(s0 + p), v1 = load8(s1 + p), v2 = load8(s2 + p)
+                var v3 = load8(s3 + p), v4 = load8(s4 + p), v5 = load8(s5 + p)
+                var v6 = SIMD8<Float>(), v7 = SIMD8<Float>()
+                transpose8x8(&v0, &v1, &v2, &v3, &v4, &v5, &v6, &v7)
+                let out = panel + p * mr
+                store8(v0, out); store8(v1, out + mr); store8(v2, out + 2 * mr); store8(v3, out + 3 * mr)
+                store8(v4, out + 4 * mr); store8(v5, out + 5 * mr); store8(v6, out + 6 * mr); store8(v7, out + 7 * mr)
+                p += 8
+            }
+            while p < kc {
                 let out = panel + p * mr
                 out[0] = s0[p]; out[1] = s1[p]; out[2] = s2[p]
                 out[3] = s3[p]; out[4] = s4[p]; out[5] = s5[p]
+                p += 1
             }
         } else {
             for p in 0..<kc {
