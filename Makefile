@@ -1,0 +1,52 @@
+# rnnstream: build, test, install and try the tools. The Swift package does the building; this file only
+# names the everyday commands.
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+SWIFT ?= swift
+BIN := .build/release
+TOOLS := rnn-fit rnn-gen rnn-score
+BENCH_ARGS ?=
+
+# make demo: a small model trained for DEMO_TIME on the project's own sources and man pages. Small batches and
+# a short warm-up, so that a minute holds a few hundred updates.
+DEMO_TIME ?= 60s
+DEMO_FLAGS ?= --cell lstm --hidden 128 --layers 1 --batch 16 --seq 32 --warmup 10 --lr 0.005 --val-frac 0.02
+DEMO_MODEL := .build/demo.gz
+DEMO_TEXT := .build/demo.txt
+
+.PHONY: all build test man-check install demo bench clean
+
+all: build
+
+build:
+	$(SWIFT) build -c release
+
+# The CLI tests and the man check run the release binaries, so those are built first.
+test: build
+	$(SWIFT) test
+	bash tests/man-check.sh $(BIN)
+
+man-check: build
+	bash tests/man-check.sh $(BIN)
+
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5
+	install -m 755 $(addprefix $(BIN)/,$(TOOLS)) $(DESTDIR)$(PREFIX)/bin
+	install -m 644 $(wildcard man/*.1) $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 644 $(wildcard man/*.5) $(DESTDIR)$(PREFIX)/share/man/man5
+
+demo: build
+	find Sources man -type f | LC_ALL=C sort | xargs cat > $(DEMO_TEXT)
+	$(BIN)/rnn-fit $(DEMO_FLAGS) --time $(DEMO_TIME) -o $(DEMO_MODEL) < $(DEMO_TEXT)
+	@echo '--- 500 characters sampled from $(DEMO_MODEL):'
+	$(BIN)/rnn-gen --length 500 --temperature 0.8 $(DEMO_MODEL)
+	@echo
+
+bench: build
+	@test -f bench/run.sh || { echo 'make bench: bench/run.sh does not exist yet' >&2; exit 1; }
+	bash bench/run.sh $(BENCH_ARGS)
+
+clean:
+	$(SWIFT) package clean
+	rm -f $(DEMO_MODEL) $(DEMO_TEXT)
