@@ -6,18 +6,45 @@ struct Score: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rnn-score",
         abstract: "Report bits per character and perplexity of text under a trained model.",
-        discussion: "Reads each FILE (standard input when none, or -) as one stream from a fresh state, in constant memory. See rnn-score(1).",
+        discussion: """
+            Reads each FILE (standard input when none, or -) as one stream from a fresh state, in constant memory; \
+            several files are scored in parallel and reported in argument order with a total, like wc. \
+            Unknown characters cost log2(V+1) bits each and are counted. See rnn-score(1).
+            """,
         version: rnnstreamVersion)
 
     @Argument(help: "The weights file (- for standard input).") var model: String
     @Argument(help: "Text files to score (default: standard input).") var files: [String] = []
-    @Option(help: "Threads for the matrix kernels (default: all cores, or RNNSTREAM_THREADS).") var threads: Int?
+    @Flag(name: .customLong("per-line"), help: "One record per input line: line, chars, bpc, bits, unknown.") var perLine = false
+    @Flag(name: .customLong("per-char"), help: "One record per character: offset, escaped character, bits.") var perChar = false
+    @Flag(help: "Records as JSON lines, each file's totals after its records, the grand total last.") var json = false
+    @Flag(help: "Echo the text with each character's background shaded by its bits (terminal only, honours NO_COLOR).") var color = false
+    @Flag(name: .customLong("force-color"), help: "With --color: colour even when standard output is not a terminal or NO_COLOR is set.") var forceColor = false
+    @Flag(help: "Write a self-contained HTML heatmap page (one <span> per character) to standard output.") var html = false
+    @Flag(name: .customLong("reset-each-line"), help: "Score each line from the fresh state (default: the state carries across lines).") var resetEachLine = false
+    @Flag(help: "Dynamic evaluation: learn from the text while scoring it (each chunk scored before it is learned).") var adapt = false
+    @Option(name: .customLong("adapt-lr"), help: "Adam learning rate of --adapt.") var adaptLR: Double = AdaptOptions.defaultLearningRate
+    @Option(name: .customLong("adapt-chunk"), help: "Characters per --adapt training step.") var adaptChunk: Int = AdaptOptions.defaultChunk
+    @Flag(help: "Print the model's metadata as JSON and exit.") var info = false
+    @Option(help: "Threads for the matrix kernels and for files in parallel (default: all cores, or RNNSTREAM_THREADS).") var threads: Int?
 
     func validate() throws {
         if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be 1...256") }
+        if info {
+            if !files.isEmpty { throw ValidationError("--info takes no FILE") }
+            return
+        }
         if model == "-" && (files.isEmpty || files.contains("-")) {
             throw ValidationError("the model and the text cannot both come from standard input")
         }
+        if [perLine, perChar, color, html].filter({ $0 }).count > 1 {
+            throw ValidationError("choose one of --per-line, --per-char, --color and --html")
+        }
+        if json && (color || html) { throw ValidationError("--json does not go with --color or --html") }
+        if forceColor && !color { throw ValidationError("--force-color needs --color") }
+        if !(adaptLR > 0 && adaptLR.isFinite) { throw ValidationError("--adapt-lr must be positive") }
+        if !(1...4096).contains(adaptChunk) { throw ValidationError("--adapt-chunk must be 1...4096") }
+        if adapt && resetEachLine { throw ValidationError("--adapt does not go with --reset-each-line") }
     }
 
     func run() throws {
@@ -25,6 +52,12 @@ struct Score: ParsableCommand {
         var r = ScoreRequest()
         r.modelPath = model
         r.files = files
+        r.mode = perLine ? .perLine : perChar ? .perCharacter : color ? .color : html ? .html : .summary
+        r.json = json
+        r.resetEachLine = resetEachLine
+        r.adapt = adapt ? AdaptOptions(learningRate: adaptLR, chunk: adaptChunk) : nil
+        r.forceColor = forceColor
+        r.info = info
         let status = runScore(r)
         if status != 0 { throw ExitCode(status) }
     }

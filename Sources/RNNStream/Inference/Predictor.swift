@@ -40,6 +40,22 @@ public final class Predictor {
         for b in c { b.zero() }
     }
 
+    /// Copies the carried state into stream 0 of `state` (batch 1 or more).
+    public func copyState(to state: RecurrentState) {
+        for k in 0..<L {
+            state.h[k].pointer.update(from: h[k].pointer, count: H)
+            if !c.isEmpty { state.c[k].pointer.update(from: c[k].pointer, count: H) }
+        }
+    }
+
+    /// Makes stream 0 of `state` the carried state.
+    public func setState(from state: RecurrentState) {
+        for k in 0..<L {
+            h[k].pointer.update(from: state.h[k].pointer, count: H)
+            if !c.isEmpty { c[k].pointer.update(from: state.c[k].pointer, count: H) }
+        }
+    }
+
     /// Writes the logits predicting the first character from the fresh state into `out` (V): with h = 0 they
     /// are `head.b`.
     public func initialLogits(into out: UnsafeMutablePointer<Float>) {

@@ -9,6 +9,14 @@ public struct GenerateRequest: Sendable {
     public var sampling = SamplingOptions()
     public var seed: UInt64 = 1
     public var prime = ""
+    /// A file whose text is the prime ("-": standard input); used instead of `prime` when set.
+    public var primeFile: String? = nil
+    /// Stop right after this text has been generated (nil: no such stop).
+    public var until: String? = nil
+    /// Stop after this many generated newlines (0: no such stop).
+    public var lines = 0
+    /// Print the model's metadata and stop.
+    public var info = false
 
     public init() {}
 }
@@ -27,26 +35,53 @@ public func runGenerate(_ request: GenerateRequest) -> Int32 {
     let out = CheckedOutput.standardOutput(autoFlush: true)
     do {
         let model = try loadModel(path: request.modelPath)
+        if request.info {
+            try out.write(modelInfoJSON(model, path: request.modelPath) + "\n")
+            try out.flush()
+            return ExitStatus.success
+        }
+        var primeText = request.prime
+        var primeSubject = "--prime", primeStatus = ExitStatus.usage
+        if let path = request.primeFile {
+            primeSubject = path == "-" ? "standard input" : path
+            primeStatus = ExitStatus.failure
+            let bytes = try readWholeFile(path: path, limit: maxPrimeBytes)
+            do {
+                var view = String.UnicodeScalarView()
+                view.append(contentsOf: try UTF8Reader.decode(bytes))
+                primeText = String(view)
+            } catch {
+                throw ToolError(subject: primeSubject, cause: error.description)
+            }
+        }
         var prime: [Int32] = []
-        for s in request.prime.unicodeScalars {
+        for (offset, s) in primeText.unicodeScalars.enumerated() {
             guard let i = model.vocabulary.index(of: s) else {
-                throw ToolError(subject: "--prime", cause: "character \(describe(s)) is not in the model's vocabulary",
-                                status: ExitStatus.usage)
+                throw ToolError(subject: primeSubject,
+                                cause: "character \(describe(s)) at offset \(offset) is not in the model's vocabulary",
+                                status: primeStatus)
             }
             prime.append(i)
         }
         let generator = Generator(model: model, options: request.sampling, seed: request.seed)
         generator.prime(prime)
         Interrupt.install()
-        try out.write(request.prime)
-        var made = 0
+        try out.write(primeText)
+        var made = 0, newlines = 0
         var bytes: [UInt8] = []
+        var stop = StopText(request.until ?? "")
         while request.length == 0 || made < request.length {
             if Interrupt.requested { return Interrupt.exitStatus }
+            let s = generator.nextCharacter()
             bytes.removeAll(keepingCapacity: true)
-            appendUTF8(generator.nextCharacter(), to: &bytes)
+            appendUTF8(s, to: &bytes)
             try out.write(bytes)
             made += 1
+            if s == "\n" {
+                newlines += 1
+                if request.lines > 0 && newlines >= request.lines { break }
+            }
+            if stop.matches(after: s) { break }
         }
         try out.flush()
         return ExitStatus.success
@@ -61,6 +96,25 @@ public func runGenerate(_ request: GenerateRequest) -> Int32 {
     } catch {
         reportError(program: program, cause: "\(error)")
         return ExitStatus.failure
+    }
+}
+
+/// The largest prime file read (64 MiB): the whole prime is held in memory.
+public let maxPrimeBytes = 64 << 20
+
+/// Recognises the end of a stop text in a stream of characters (the last `text.count` seen, compared).
+struct StopText {
+    let text: [Unicode.Scalar]
+    private var recent: [Unicode.Scalar] = []
+
+    init(_ s: String) { text = Array(s.unicodeScalars) }
+
+    /// True right after the characters seen so far end with the text (never for an empty text).
+    mutating func matches(after s: Unicode.Scalar) -> Bool {
+        guard !text.isEmpty else { return false }
+        recent.append(s)
+        if recent.count > text.count { recent.removeFirst(recent.count - text.count) }
+        return recent == text
     }
 }
 

@@ -1,0 +1,224 @@
+import Foundation
+
+/// One character of a scored text and what it cost.
+public struct ScoredCharacter: Sendable, Equatable {
+    public var scalar: Unicode.Scalar
+    /// -log2 p(character | everything before it), or the fixed unknown cost.
+    public var bits: Double
+    /// False for a character outside the vocabulary (charged `unknownCharacterBits`).
+    public var known: Bool
+}
+
+/// Dynamic evaluation: the model keeps learning from the text while it scores it.
+///
+/// The known characters are cut into chunks of `chunk`; each chunk is scored first and then taken as one
+/// training step (batch 1, unrolled over the chunk, Adam at `learningRate`, gradients clipped to a global
+/// norm of `clip`). So every character is scored by weights that have learned only from the characters before
+/// it, and the bits per character are online: a fair measure of what the adapting model would compress.
+public struct AdaptOptions: Sendable, Equatable {
+    public static let defaultLearningRate = 1e-3
+    public static let defaultChunk = 50
+
+    public var learningRate = AdaptOptions.defaultLearningRate
+    public var chunk = AdaptOptions.defaultChunk
+    public var clip = 5.0
+
+    public init(learningRate: Double = AdaptOptions.defaultLearningRate, chunk: Int = AdaptOptions.defaultChunk) {
+        self.learningRate = learningRate
+        self.chunk = chunk
+    }
+}
+
+/// Scores one text stream and reports every character's bits in text order, unknown characters included.
+///
+/// Like `Scorer` it is exact: the first character is predicted from the fresh state, each later one from the
+/// state after all known characters before it; unknown characters are skipped by the model and charged
+/// `unknownCost`. Known characters are scored in chunks of up to `chunk`; `flush()` scores a partial chunk
+/// early (at a line end, for streaming records), which changes only the float rounding, never the model's view.
+///
+/// With `adapt`, the scorer owns a private copy of the parameters and learns from the text (see
+/// `AdaptOptions`); `flush()` then also takes a (shorter) training step, so callers keep the chunking fixed.
+public final class StreamScorer {
+    public let vocabulary: Vocabulary
+    /// Bits charged for each unknown character: log2(V + 1).
+    public let unknownCost: Double
+    public private(set) var totals = ScoreTotals()
+    /// Called for every character, in text order, when its chunk is scored.
+    public var onCharacter: ((ScoredCharacter) -> Void)?
+
+    private let parameters: Parameters
+    private let predictor: Predictor
+    private let chunk: Int
+    private let V: Int
+    /// Every character since the last flush, known or not, in order.
+    private var pending: [Unicode.Scalar] = []
+    /// The known ones among them, as indices.
+    private var known: [Int32] = []
+    private var targets: [Int32]
+    private var rowLoss: [Double]
+    private var knownBits: [Double]
+    /// (V) logits predicting the next known character.
+    private let next: FloatBuffer
+    private let adaptation: Adaptation?
+
+    /// What dynamic evaluation keeps between chunks.
+    private final class Adaptation {
+        let options: AdaptOptions
+        let network: Network
+        let grads: Parameters
+        let optimizer: Optimizer
+        /// The state before `previous` was fed: where this chunk's training unroll starts.
+        var start: RecurrentState
+        /// The state before the current chunk's last character (the next chunk's start).
+        var spare: RecurrentState
+        /// The last known character of the previous chunk: the first input of this chunk's training rows.
+        var previous: Int32?
+        var inputs: [Int32]
+        var targets: [Int32]
+        var rng = Random(seed: 1)
+
+        init(options: AdaptOptions, config: ModelConfig, parameterCount: Int) {
+            self.options = options
+            network = Network(config: config, batch: 1, steps: options.chunk)
+            grads = Parameters(config: config)
+            optimizer = Optimizer(kind: .adam, count: parameterCount)
+            start = RecurrentState(config: config, batch: 1)
+            spare = RecurrentState(config: config, batch: 1)
+            inputs = [Int32](repeating: 0, count: options.chunk)
+            targets = [Int32](repeating: -1, count: options.chunk)
+        }
+    }
+
+    /// `parameters` are shared read-only unless `adapt` is given (then they are copied).
+    public init(parameters: Parameters, vocabulary: Vocabulary, chunk: Int = 128, adapt: AdaptOptions? = nil) {
+        self.vocabulary = vocabulary
+        V = parameters.config.vocabSize
+        unknownCost = unknownCharacterBits(vocabularySize: parameters.config.vocabSize)
+        if let adapt {
+            precondition(adapt.chunk >= 1)
+            let own = Parameters(config: parameters.config)
+            own.copy(from: parameters)
+            self.parameters = own
+            self.chunk = adapt.chunk
+            adaptation = Adaptation(options: adapt, config: parameters.config, parameterCount: own.count)
+        } else {
+            self.parameters = parameters
+            self.chunk = chunk
+            adaptation = nil
+        }
+        predictor = Predictor(parameters: self.parameters, maxChunk: self.chunk)
+        targets = [Int32](repeating: -1, count: self.chunk)
+        rowLoss = [Double](repeating: 0, count: self.chunk)
+        knownBits = [Double](repeating: 0, count: self.chunk)
+        next = FloatBuffer(count: V)
+        predictor.initialLogits(into: next.pointer)
+    }
+
+    /// Flushes, then starts a new stream from the fresh state. Totals are kept; adapted weights too.
+    public func reset() {
+        flush()
+        predictor.reset()
+        predictor.initialLogits(into: next.pointer)
+        if let a = adaptation {
+            a.start.reset()
+            a.previous = nil
+        }
+    }
+
+    /// Drops whatever is buffered, unscored and unreported (after a read error, before the next stream).
+    public func discard() {
+        pending.removeAll(keepingCapacity: true)
+        known.removeAll(keepingCapacity: true)
+    }
+
+    public func feed(_ s: Unicode.Scalar) {
+        pending.append(s)
+        if let i = vocabulary.index(of: s) {
+            known.append(i)
+            if known.count == chunk { flush() }
+        }
+    }
+
+    public func feed<S: Sequence>(_ scalars: S) where S.Element == Unicode.Scalar {
+        for s in scalars { feed(s) }
+    }
+
+    /// Scores everything buffered and reports it; call at the end of a stream.
+    public func flush() {
+        let n = known.count
+        if n > 0 { scoreKnown(n) }
+        var k = 0
+        var unknownCount = 0
+        for s in pending {
+            if k < n && vocabulary.index(of: s) != nil {
+                onCharacter?(ScoredCharacter(scalar: s, bits: knownBits[k], known: true))
+                k += 1
+            } else {
+                unknownCount += 1
+                onCharacter?(ScoredCharacter(scalar: s, bits: unknownCost, known: false))
+            }
+        }
+        totals.unknown += unknownCount
+        totals.unknownBits += Double(unknownCount) * unknownCost
+        pending.removeAll(keepingCapacity: true)
+        known.removeAll(keepingCapacity: true)
+    }
+
+    /// Scores the n buffered known characters into `knownBits` (and learns from them when adapting).
+    private func scoreKnown(_ n: Int) {
+        // the first is predicted by `next`, the rest by the chunk's own rows
+        var first = known[0], firstLoss = 0.0
+        var nats = SoftmaxCrossEntropy.forward(rows: 1, vocab: V, logits: next.pointer, targets: &first,
+                                               gradScale: nil, rowLoss: &firstLoss)
+        knownBits[0] = firstLoss / M_LN2
+        // rows 0..<n-1 predict known[1..<n]; the last character runs apart so that the state before it can be
+        // kept for the next training unroll
+        let head = adaptation != nil ? n - 1 : n
+        if head > 0 {
+            known.withUnsafeBufferPointer { predictor.advance($0.baseAddress!, count: head) }
+            for r in 0..<head { targets[r] = r + 1 < n ? known[r + 1] : -1 }
+            nats += SoftmaxCrossEntropy.forward(rows: head, vocab: V, logits: predictor.logits.pointer,
+                                                targets: targets, gradScale: nil, rowLoss: &rowLoss)
+            for r in 0..<min(head, n - 1) { knownBits[r + 1] = rowLoss[r] / M_LN2 }
+            next.pointer.update(from: predictor.logits.pointer + (head - 1) * V, count: V)
+        }
+        if let a = adaptation {
+            predictor.copyState(to: a.spare)
+            known.withUnsafeBufferPointer { predictor.advance($0.baseAddress! + (n - 1), count: 1) }
+            next.pointer.update(from: predictor.logits.pointer, count: V)
+            learn(a, n)
+        }
+        totals.nats += nats
+        totals.characters += n
+    }
+
+    /// One training step on the characters just scored: inputs [previous, known[0..<n-1]] from the state
+    /// before `previous`, targets known[0..<n] (without a previous character the first one has no input).
+    private func learn(_ a: Adaptation, _ n: Int) {
+        var m = 0
+        if let p = a.previous {
+            a.inputs[0] = p
+            for i in 0..<n { a.targets[i] = known[i] }
+            for i in 1..<max(n, 1) { a.inputs[i] = known[i - 1] }
+            m = n
+        } else {
+            for i in 0..<(n - 1) { a.inputs[i] = known[i]; a.targets[i] = known[i + 1] }
+            m = n - 1
+        }
+        // rows past m are padding: input 0, not scored
+        for i in m..<a.options.chunk { a.inputs[i] = 0; a.targets[i] = -1 }
+        if m > 0 {
+            a.grads.buffer.zero()
+            _ = a.network.run(parameters: parameters, inputs: a.inputs, targets: a.targets, state: a.start,
+                              grads: a.grads, scoredRows: m, rng: &a.rng)
+            let norm = gradientNorm(a.grads)
+            if a.options.clip > 0 && norm > a.options.clip { scaleGradients(a.grads, by: Float(a.options.clip / norm)) }
+            if norm.isFinite {
+                a.optimizer.update(parameters: parameters, gradients: a.grads, learningRate: Float(a.options.learningRate))
+            }
+        }
+        // the next unroll starts before this chunk's last character
+        swap(&a.start, &a.spare)
+        a.previous = known[n - 1]
+    }
+}

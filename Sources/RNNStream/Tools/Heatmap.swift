@@ -1,0 +1,161 @@
+import Foundation
+
+/// A character written so that it is one whitespace-free field and safe on a terminal: `\n`, `\t`, `\r`, `\\`
+/// for those four, `\u{X}` (hex code point, as in Swift) for spaces, other whitespace, control, format,
+/// private-use and unassigned code points, and the character itself otherwise (as UTF-8).
+public func escapedCharacter(_ s: Unicode.Scalar) -> String {
+    switch s {
+    case "\n": return "\\n"
+    case "\t": return "\\t"
+    case "\r": return "\\r"
+    case "\\": return "\\\\"
+    default:
+        if isPlainPrintable(s) { return String(Character(s)) }
+        return "\\u{" + String(s.value, radix: 16, uppercase: true) + "}"
+    }
+}
+
+/// Printable and not whitespace: shown as itself.
+func isPlainPrintable(_ s: Unicode.Scalar) -> Bool {
+    if s.properties.isWhitespace { return false }
+    switch s.properties.generalCategory {
+    case .control, .format, .surrogate, .privateUse, .unassigned, .lineSeparator, .paragraphSeparator, .spaceSeparator:
+        return false
+    default:
+        return true
+    }
+}
+
+/// The surprisal ramp shared by `--color` and `--html`: level i holds characters of i to i+1 bits, the last
+/// level everything from 7 bits up; unknown characters have a colour of their own.
+public enum Heat {
+    public static let levels = 8
+    /// 256-colour palette entries for the background, pale green (cheap) through yellow to red (surprising).
+    public static let ansi: [Int] = [194, 193, 229, 228, 222, 216, 210, 203]
+    /// The same colours for HTML.
+    public static let css: [String] = ["#d7ffd7", "#d7ffaf", "#ffffaf", "#ffff87", "#ffd787", "#ffaf87", "#ff8787", "#ff5f5f"]
+    /// Unknown characters: magenta.
+    public static let unknownANSI = 201
+    public static let unknownCSS = "#ff00ff"
+
+    /// The level of a character, or nil when it is unknown.
+    public static func level(_ c: ScoredCharacter) -> Int? {
+        guard c.known else { return nil }
+        return max(0, min(levels - 1, Int(c.bits.rounded(.down))))
+    }
+}
+
+/// Echoes scored characters with a 256-colour background per character (black text), or plainly when
+/// `colored` is false. Newlines and tabs pass through (a newline after resetting the colour, so that it does
+/// not bleed into the next line); other control characters are shown escaped (`\u{1B}`), never sent raw.
+public struct ColorEcho {
+    public let colored: Bool
+    private var current: Int? = -1
+    private var bytes: [UInt8] = []
+
+    public init(colored: Bool) { self.colored = colored }
+
+    /// The bytes for one character.
+    public mutating func render(_ c: ScoredCharacter) -> [UInt8] {
+        bytes.removeAll(keepingCapacity: true)
+        let s = c.scalar
+        if s == "\n" {
+            if colored && current != -1 { bytes += Array("\u{1B}[0m".utf8); current = -1 }
+            bytes.append(0x0A)
+            return bytes
+        }
+        if colored {
+            let want = Heat.level(c)
+            if want != current || current == -1 {
+                let bg = want.map { Heat.ansi[$0] } ?? Heat.unknownANSI
+                bytes += Array("\u{1B}[38;5;16;48;5;\(bg)m".utf8)
+                current = want
+            }
+        }
+        if s == "\t" || isPlainPrintable(s) || s == " " {
+            appendUTF8(s, to: &bytes)
+        } else {
+            bytes += Array(escapedCharacter(s).utf8)
+        }
+        return bytes
+    }
+
+    /// What ends the output: a colour reset if one is active.
+    public mutating func finish() -> [UInt8] {
+        defer { current = -1 }
+        return colored && current != -1 ? Array("\u{1B}[0m".utf8) : []
+    }
+}
+
+/// A self-contained XHTML page (it parses as XML) of the same heatmap: one `<span>` per character, its
+/// class giving the colour and its `title` the bits, inside a `<pre>` per file, with a legend.
+public enum HeatmapPage {
+    public static func header(model: String) -> String {
+        var css = ""
+        for (i, c) in Heat.css.enumerated() { css += "span.h\(i){background:\(c)}\n" }
+        css += "span.hu{background:\(Heat.unknownCSS)}\n"
+        var legend = ""
+        for i in 0..<Heat.levels {
+            let range = i == Heat.levels - 1 ? "≥\(i)" : "\(i)–\(i + 1)"
+            legend += "<td style=\"background:\(Heat.css[i])\">\(range)</td>"
+        }
+        legend += "<td style=\"background:\(Heat.unknownCSS)\">unknown</td>"
+        return """
+        <?xml version="1.0" encoding="UTF-8"?>
+        <!DOCTYPE html>
+        <html xmlns="http://www.w3.org/1999/xhtml" lang="en">
+        <head>
+        <meta charset="utf-8"/>
+        <title>rnn-score: \(escape(model))</title>
+        <style>
+        body{font-family:sans-serif;margin:1em}
+        pre{font-family:monospace;white-space:pre-wrap;line-height:1.35}
+        pre span{color:#000}
+        table.legend td{padding:0 .6em;font-family:monospace;color:#000}
+        \(css)</style>
+        </head>
+        <body>
+        <h1>Surprisal under \(escape(model))</h1>
+        <p>Each character's background shows the bits it cost (−log₂ of the probability the model gave it); hover for the value.</p>
+        <table class="legend"><tr><td>bits:</td>\(legend)</tr></table>
+
+        """
+    }
+
+    public static func sectionStart(file: String) -> String {
+        "<h2>\(escape(file))</h2>\n<pre>"
+    }
+
+    public static func span(_ c: ScoredCharacter) -> String {
+        let cls = Heat.level(c).map { "h\($0)" } ?? "hu"
+        let title = String(format: "%.2f bits", c.bits) + (c.known ? "" : ", unknown")
+        let s = c.scalar
+        let text = s == "\n" || s == "\t" || s == " " || isPlainPrintable(s) ? escape(String(Character(s))) : escape(escapedCharacter(s))
+        return "<span class=\"\(cls)\" title=\"\(title)\">\(text)</span>"
+    }
+
+    public static func sectionEnd(_ t: ScoreTotals) -> String {
+        "</pre>\n<p>" + String(format: "%d chars, %.3f bpc, %.2f perplexity, %.1f bits, %d unknown", t.allCharacters,
+                                   t.bitsPerCharacter, t.perplexity, t.totalBits, t.unknown) + "</p>\n"
+    }
+
+    public static let footer = "</body>\n</html>\n"
+
+    /// Text or attribute content: `& < > "` as entities.
+    public static func escape(_ s: String) -> String {
+        var out = ""
+        for ch in s.unicodeScalars {
+            switch ch {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "\n", "\t", " ": out.unicodeScalars.append(ch)
+            default:
+                // XML forbids most control characters; show every non-printable one escaped
+                if isPlainPrintable(ch) { out.unicodeScalars.append(ch) } else { out += escapedCharacter(ch) }
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,25 @@
+import Foundation
+
+/// `--info` of rnn-gen and rnn-score: the model's metadata as one JSON object on one line.
+///
+/// `{"model":PATH,"cell":"lstm","vocab_size":65,"hidden_size":256,"layers":2,"parameters":N,
+/// "gate_order":"i,f,g,o","vocabulary":"\n !…","unknown_bits":6.04,"info":{every training info field, as
+/// stored (strings)},"val_bpc":1.52}`. `val_bpc` is the stored validation bits per character as a number, or
+/// null when the model does not record one (it is looked up under `val_bpc`, `best_val_bpc` and
+/// `validation_bpc`).
+public func modelInfoJSON(_ model: Model, path: String) -> String {
+    let c = model.config
+    var out = "{\"model\":" + jsonString(path)
+    out += ",\"cell\":" + jsonString(c.cell.rawValue)
+    out += ",\"vocab_size\":\(c.vocabSize),\"hidden_size\":\(c.hiddenSize),\"layers\":\(c.layers)"
+    out += ",\"parameters\":\(c.parameterCount)"
+    out += ",\"gate_order\":" + jsonString(c.cell.gateOrder)
+    out += ",\"vocabulary\":" + jsonString(model.vocabulary.string)
+    out += ",\"unknown_bits\":" + jsonNumber(unknownCharacterBits(vocabularySize: c.vocabSize))
+    out += ",\"info\":{"
+    out += model.info.keys.sorted().map { jsonString($0) + ":" + jsonString(model.info[$0]!) }.joined(separator: ",")
+    out += "}"
+    let val = ["val_bpc", "best_val_bpc", "validation_bpc"].lazy.compactMap { model.info[$0].flatMap(Double.init) }.first
+    out += ",\"val_bpc\":" + (val.map(jsonNumber) ?? "null")
+    return out + "}"
+}
