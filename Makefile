@@ -15,7 +15,7 @@ DEMO_FLAGS ?= --cell lstm --hidden 128 --layers 1 --batch 16 --seq 32 --warmup 1
 DEMO_MODEL := .build/demo.gz
 DEMO_TEXT := .build/demo.txt
 
-.PHONY: all build test man-check install demo bench clean
+.PHONY: all build test man-check install demo bench quality fuzz clean
 
 all: build
 
@@ -46,6 +46,18 @@ demo: build
 bench: build
 	@test -f bench/run.sh || { echo 'make bench: bench/run.sh does not exist yet' >&2; exit 1; }
 	bash bench/run.sh $(BENCH_ARGS)
+
+# make fuzz: libFuzzer (with AddressSanitizer) on the weights-file loader, for FUZZ_TIME seconds, starting from
+# the committed seed corpus of valid and broken models. A crash leaves its input in .build/fuzz/crash-*.
+FUZZ_TIME ?= 300
+FUZZ_DIR := .build/fuzz
+fuzz:
+	mkdir -p $(FUZZ_DIR)/corpus
+	swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name RNNStreamFuzz -I Sources/CZlib \
+		$$(find Sources/RNNStream -name '*.swift' | LC_ALL=C sort) fuzz/FuzzLoader.swift -o $(FUZZ_DIR)/fuzz-loader -lz
+	cp fuzz/corpus/* $(FUZZ_DIR)/corpus/
+	$(FUZZ_DIR)/fuzz-loader -max_total_time=$(FUZZ_TIME) -rss_limit_mb=2048 -print_final_stats=1 \
+		-artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/corpus
 
 clean:
 	$(SWIFT) package clean
