@@ -39,12 +39,12 @@ public final class Network {
     private let G: Int, H: Int, V: Int, L: Int
 
     // Per layer, T·B rows each unless noted.
-    private var act: [FloatBuffer]      // (T·B, G·H) pre-activations, then activations
-    private var zh: [FloatBuffer]       // GRU: (T·B, 3H) recurrent part, n-block holds hn
+    // Backward writes each step's gradients over that step's activations (the cell kernels read a row's
+    // values before they store its gradients), so the gradient buffers alias the forward ones.
+    private var act: [FloatBuffer]      // (T·B, G·H) pre-activations, then activations, then dz
+    private var zh: [FloatBuffer]       // GRU: (T·B, 3H) recurrent part, n-block holds hn, then dzh
     private var hs: [FloatBuffer]       // ((T+1)·B, H) block 0 the carried state, block t+1 = h_t
     private var cs: [FloatBuffer]       // LSTM: ((T+1)·B, H)
-    private var dz: [FloatBuffer]       // (T·B, G·H) gradient at the pre-activations (input side for a GRU)
-    private var dzh: [FloatBuffer]      // GRU: (T·B, 3H) gradient at the recurrent part
     private var mask: [FloatBuffer]     // dropout: (T·B, H) 0 or 1/(1-p)
     private var dropped: [FloatBuffer]  // dropout: (T·B, H) h ⊙ mask, the input of the next layer or head
     private let logits: FloatBuffer     // (T·B, V), then dlogits
@@ -65,8 +65,6 @@ public final class Network {
         zh = gru ? (0..<L).map { _ in FloatBuffer(count: TB * G * H) } : []
         hs = (0..<L).map { _ in FloatBuffer(count: (steps + 1) * batch * H) }
         cs = lstm ? (0..<L).map { _ in FloatBuffer(count: (steps + 1) * batch * H) } : []
-        dz = (0..<L).map { _ in FloatBuffer(count: TB * G * H) }
-        dzh = gru ? (0..<L).map { _ in FloatBuffer(count: TB * G * H) } : []
         mask = []
         dropped = []
         logits = FloatBuffer(count: TB * V)
@@ -163,7 +161,7 @@ public final class Network {
         matmulBT(m: TB, n: H, k: V, a: lg, lda: V, b: p.headW, ldb: V, c: dOut.pointer, ldc: H, accumulate: false)
 
         for k in stride(from: L - 1, through: 0, by: -1) {
-            let a = act[k].pointer, hk = hs[k].pointer, dzk = dz[k].pointer, d = dOut.pointer
+            let a = act[k].pointer, hk = hs[k].pointer, dzk = act[k].pointer, d = dOut.pointer
             if dropping {
                 let m = mask[k].pointer
                 for i in 0..<(TB * H) { d[i] *= m[i] }
@@ -185,7 +183,7 @@ public final class Network {
                                       c: ck + (t + 1) * B * H, dh: dht, dc: dc.pointer, dz: dzt)
                     matmulBT(m: B, n: H, k: GH, a: dzt, lda: GH, b: p.wh(k), ldb: GH, c: dh.pointer, ldc: H, accumulate: false)
                 case .gru:
-                    let dzht = dzh[k].pointer + t * B * GH
+                    let dzht = zh[k].pointer + t * B * GH
                     GRUCell.backward(rows: B, hidden: H, act: a + t * B * GH, zh: zh[k].pointer + t * B * GH,
                                      hPrev: hPrev, dh: dht, dzx: dzt, dzh: dzht, dhPrev: dhDirect.pointer)
                     dh.copy(from: dhDirect)
@@ -193,7 +191,7 @@ public final class Network {
                 }
             }
             // Recurrent weights, one product per chunk: dwh += [h_0 … h_{T-1}]ᵀ · dz_h
-            let dzRec = config.cell == .gru ? dzh[k].pointer : dzk
+            let dzRec = config.cell == .gru ? zh[k].pointer : dzk
             matmulAT(m: H, n: GH, k: TB, a: hk, lda: H, b: dzRec, ldb: GH, c: g.wh(k), ldc: GH, accumulate: true)
             columnSum(rows: TB, cols: GH, dzk, into: g.b(k))
             if config.cell == .gru {
