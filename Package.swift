@@ -28,19 +28,23 @@ let package = Package(
             providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]
         ),
         .target(name: "RNNStream", dependencies: ["CZlib"], swiftSettings: fast),
+        .target(
+            name: "RNNStreamCLI",
+            dependencies: ["RNNStream", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .executableTarget(
             name: "rnn-fit",
-            dependencies: ["RNNStream", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["RNNStream", "RNNStreamCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: fast
         ),
         .executableTarget(
             name: "rnn-gen",
-            dependencies: ["RNNStream", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["RNNStream", "RNNStreamCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: fast
         ),
         .executableTarget(
             name: "rnn-score",
-            dependencies: ["RNNStream", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["RNNStream", "RNNStreamCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: fast
         ),
         .executableTarget(

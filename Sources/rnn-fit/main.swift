@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RNNStream
+import RNNStreamCLI
 
 extension CellKind: ExpressibleByArgument {}
 extension OptimizerKind: ExpressibleByArgument {}
@@ -44,21 +45,21 @@ struct Fit: ParsableCommand {
 
     func validate() throws {
         func check(_ ok: Bool, _ message: String) throws { if !ok { throw ValidationError(message) } }
-        try check(hidden >= 1 && hidden <= ModelConfig.maxHidden, "--hidden must be 1...\(ModelConfig.maxHidden)")
-        try check(layers >= 1 && layers <= ModelConfig.maxLayers, "--layers must be 1...\(ModelConfig.maxLayers)")
-        try check(batch >= 1 && batch <= 4096, "--batch must be 1...4096")
-        try check(seq >= 1 && seq <= 4096, "--seq must be 1...4096")
-        try check(lr.map { $0 > 0 && $0.isFinite } ?? true, "--lr must be a positive number")
-        try check(warmup >= 0, "--warmup must not be negative")
-        try check(clip >= 0 && clip.isFinite, "--clip must be 0 or positive")
-        try check(dropout >= 0 && dropout <= 0.9, "--dropout must be 0...0.9")
-        try check(epochs > 0 && epochs.isFinite, "--epochs must be positive")
-        try check(steps.map { $0 >= 1 } ?? true, "--steps must be at least 1")
-        try check(patience >= 0, "--patience must not be negative")
-        try check(valFrac >= 0 && valFrac < 1, "--val-frac must be in [0, 1)")
-        try check(evalEvery.map { $0 >= 1 } ?? true, "--eval-every must be at least 1")
-        try check(resetEvery >= 0, "--reset-every must not be negative")
-        try check(threads.map { $0 >= 1 && $0 <= 256 } ?? true, "--threads must be 1...256")
+        try check(hidden >= 1 && hidden <= ModelConfig.maxHidden, "--hidden: must be 1...\(ModelConfig.maxHidden)")
+        try check(layers >= 1 && layers <= ModelConfig.maxLayers, "--layers: must be 1...\(ModelConfig.maxLayers)")
+        try check(batch >= 1 && batch <= 4096, "--batch: must be 1...4096")
+        try check(seq >= 1 && seq <= 4096, "--seq: must be 1...4096")
+        try check(lr.map { $0 > 0 && $0.isFinite } ?? true, "--lr: must be a positive number")
+        try check(warmup >= 0, "--warmup: must not be negative")
+        try check(clip >= 0 && clip.isFinite, "--clip: must be 0 or positive")
+        try check(dropout >= 0 && dropout <= 0.9, "--dropout: must be 0...0.9")
+        try check(epochs > 0 && epochs.isFinite, "--epochs: must be positive")
+        try check(steps.map { $0 >= 1 } ?? true, "--steps: must be at least 1")
+        try check(patience >= 0, "--patience: must not be negative")
+        try check(valFrac >= 0 && valFrac < 1, "--val-frac: must be in [0, 1)")
+        try check(evalEvery.map { $0 >= 1 } ?? true, "--eval-every: must be at least 1")
+        try check(resetEvery >= 0, "--reset-every: must not be negative")
+        try check(threads.map { $0 >= 1 && $0 <= 256 } ?? true, "--threads: must be 1...256")
         if let time { _ = try parse(time, "--time") }
         if let sampleEvery { _ = try parse(sampleEvery, "--sample-every") }
         _ = try parse(checkpointEvery, "--checkpoint-every")
@@ -105,4 +106,4 @@ struct Fit: ParsableCommand {
     }
 }
 
-Fit.main()
+Fit.mainReportingErrors(program: "rnn-fit")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RNNStream
+import RNNStreamCLI
 
 struct Gen: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -14,7 +15,7 @@ struct Gen: ParsableCommand {
 
     @Argument(help: "The weights file (- for standard input).") var model: String
     @Option(name: [.customShort("n"), .customShort("l"), .customLong("length")], help: "Characters to generate after the prime (0: no end).") var length: Int = 1000
-    @Option(help: "Sampling temperature (0: always the most likely character).") var temperature: Double = 1
+    @Option(parsing: .unconditional, help: "Sampling temperature (0: always the most likely character).") var temperature: Double = 1
     @Option(name: .customLong("top-k"), help: "Sample only from the K most likely characters (0: all).") var topK: Int = 0
     @Option(name: .customLong("top-p"), help: "Sample only from the most likely characters covering probability P (1: all).") var topP: Double = 1
     @Option(help: "Random seed (same model, seed and options give the same text).") var seed: UInt64 = 1
@@ -26,17 +27,17 @@ struct Gen: ParsableCommand {
     @Option(help: "Threads for the matrix kernels (default: all cores, or RNNSTREAM_THREADS).") var threads: Int?
 
     func validate() throws {
-        if length < 0 { throw ValidationError("--length must not be negative") }
-        if !(temperature >= 0 && temperature.isFinite) { throw ValidationError("--temperature must be 0 or positive") }
-        if topK < 0 { throw ValidationError("--top-k must not be negative") }
-        if !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must be in (0, 1]") }
-        if lines < 0 { throw ValidationError("--lines must not be negative") }
-        if let until, until.isEmpty { throw ValidationError("--until must not be empty") }
+        if length < 0 { throw ValidationError("--length: must not be negative") }
+        if !(temperature >= 0 && temperature.isFinite) { throw ValidationError("--temperature: must be 0 or positive") }
+        if topK < 0 { throw ValidationError("--top-k: must not be negative") }
+        if !(topP > 0 && topP <= 1) { throw ValidationError("--top-p: must be in (0, 1]") }
+        if lines < 0 { throw ValidationError("--lines: must not be negative") }
+        if let until, until.isEmpty { throw ValidationError("--until: must not be empty") }
         if primeFile != nil && !prime.isEmpty { throw ValidationError("give --prime or --prime-file, not both") }
         if primeFile == "-" && model == "-" {
             throw ValidationError("the model and the prime cannot both come from standard input")
         }
-        if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be 1...256") }
+        if let threads, !(1...256).contains(threads) { throw ValidationError("--threads: must be 1...256") }
     }
 
     func run() throws {
@@ -56,4 +57,4 @@ struct Gen: ParsableCommand {
     }
 }
 
-Gen.main()
+Gen.mainReportingErrors(program: "rnn-gen")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RNNStream
+import RNNStreamCLI
 
 struct Score: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,7 +30,7 @@ struct Score: ParsableCommand {
     @Option(help: "Threads for the matrix kernels and for files in parallel (default: all cores, or RNNSTREAM_THREADS).") var threads: Int?
 
     func validate() throws {
-        if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be 1...256") }
+        if let threads, !(1...256).contains(threads) { throw ValidationError("--threads: must be 1...256") }
         if info {
             if !files.isEmpty { throw ValidationError("--info takes no FILE") }
             return
@@ -42,8 +43,8 @@ struct Score: ParsableCommand {
         }
         if json && (color || html) { throw ValidationError("--json does not go with --color or --html") }
         if forceColor && !color { throw ValidationError("--force-color needs --color") }
-        if !(adaptLR > 0 && adaptLR.isFinite) { throw ValidationError("--adapt-lr must be positive") }
-        if !(1...4096).contains(adaptChunk) { throw ValidationError("--adapt-chunk must be 1...4096") }
+        if !(adaptLR > 0 && adaptLR.isFinite) { throw ValidationError("--adapt-lr: must be positive") }
+        if !(1...4096).contains(adaptChunk) { throw ValidationError("--adapt-chunk: must be 1...4096") }
         if adapt && resetEachLine { throw ValidationError("--adapt does not go with --reset-each-line") }
     }
 
@@ -63,4 +64,4 @@ struct Score: ParsableCommand {
     }
 }
 
-Score.main()
+Score.mainReportingErrors(program: "rnn-score")
