@@ -28,6 +28,8 @@ public func writeFileAtomically(path: String, bytes: [UInt8]) throws(ToolError) 
     let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
     guard fd >= 0 else { throw failure(errno) }
     let temporary = String(cString: template)
+    Interrupt.setPendingTemporary(temporary)
+    defer { Interrupt.setPendingTemporary(nil) }
 
     func abandon(_ code: Int32, closing: Bool) -> ToolError {
         if closing { close(fd) }

@@ -37,6 +37,12 @@ public enum Interrupt {
             action.sa_flags = SA_RESTART
             sigaction(signo, &action, nil)
         }
+        // A parent may have started us with these signals blocked (the mask is inherited): unblock them.
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 
     /// True once a SIGINT or SIGTERM has arrived after `install()`.
@@ -52,10 +58,34 @@ public enum Interrupt {
     static func resetForTesting() { interruptState.store(0) }
 }
 
-/// The signal handler: the first signal is recorded, the second ends the process.
+/// The signal handler: the first signal is recorded, the second ends the process (removing a temporary file
+/// being written, so that nothing half-written stays behind).
 private func interruptHandler(_ signo: Int32) {
     if !interruptState.recordFirst(signo) {
+        if pendingTemporary.pointee != 0 { unlink(pendingTemporary) }
         _exit(128 + signo)
+    }
+}
+
+/// The path of a temporary file being written (NUL-terminated; empty when none), for the handler to unlink.
+private let pendingTemporaryCapacity = 4096
+nonisolated(unsafe) private let pendingTemporary: UnsafeMutablePointer<CChar> = {
+    let p = UnsafeMutablePointer<CChar>.allocate(capacity: pendingTemporaryCapacity)
+    p.initialize(repeating: 0, count: pendingTemporaryCapacity)
+    return p
+}()
+
+extension Interrupt {
+    /// Registers the temporary file an atomic write is filling (nil: none), so that an immediate exit on a
+    /// second signal removes it.
+    static func setPendingTemporary(_ path: String?) {
+        pendingTemporary.pointee = 0
+        guard let path, path.utf8.count < pendingTemporaryCapacity else { return }
+        path.withCString { c in
+            // write the tail first and the first byte last, so the handler never sees a half-copied path
+            strcpy(pendingTemporary + 1, c + 1)
+            pendingTemporary.pointee = c.pointee
+        }
     }
 }
 
