@@ -41,6 +41,8 @@ struct Fit: ParsableCommand {
     @Option(name: .customLong("checkpoint-every"), help: "Rewrite the checkpoint this often, e.g. 10m.") var checkpointEvery: String = "10m"
     @Option(help: "Continue the run saved in checkpoint FILE (same input and options).") var resume: String?
     @Option(name: .customLong("init"), help: "Start from the weights in MODEL (fine-tuning; its vocabulary and sizes are kept).") var initModel: String?
+    @Flag(help: "Train online from a stream larger than memory, in bounded memory (see rnn-fit(1)).") var stream = false
+    @Option(help: "Take the vocabulary from the characters of FILE.") var vocab: String?
     @Flag(name: [.short, .long], help: "No progress on stderr.") var quiet = false
 
     func validate() throws {
@@ -64,6 +66,8 @@ struct Fit: ParsableCommand {
         if let sampleEvery { _ = try parse(sampleEvery, "--sample-every") }
         _ = try parse(checkpointEvery, "--checkpoint-every")
         try check(resume == nil || initModel == nil, "--resume and --init cannot be combined")
+        try check(!stream || (resume == nil && checkpoint == nil), "--stream: cannot be combined with --checkpoint or --resume")
+        try check(vocab == nil || initModel == nil, "--vocab and --init cannot be combined")
     }
 
     func parse(_ s: String, _ option: String) throws -> Double {
@@ -100,6 +104,8 @@ struct Fit: ParsableCommand {
         r.checkpointEvery = try parse(checkpointEvery, "--checkpoint-every")
         r.resumePath = resume
         r.initPath = initModel
+        r.stream = stream
+        r.vocabPath = vocab
         r.commandLine = CommandLine.arguments.dropFirst().joined(separator: " ")
         let status = runFit(r)
         if status != 0 { throw ExitCode(status) }

@@ -16,6 +16,10 @@ public struct FitRequest: Sendable {
     public var resumePath: String? = nil
     /// Start from these weights instead of a fresh initialisation (fine-tuning).
     public var initPath: String? = nil
+    /// Train online from a stream in bounded memory (see `StreamBatches`).
+    public var stream = false
+    /// The vocabulary: the characters of this file (else the --init model's, else the input's).
+    public var vocabPath: String? = nil
     /// The command line, stored in the model's metadata.
     public var commandLine = ""
 
@@ -57,41 +61,41 @@ private func fit(_ request: FitRequest, program: String) throws(ToolError) -> In
     }
     Interrupt.install()
 
-    let bytes = try readWholeFile(path: "-", limit: fitInputLimit)
-    let scalars: [Unicode.Scalar]
-    do { scalars = try UTF8Reader.decode(bytes) } catch { throw ToolError(subject: "standard input", cause: error.description) }
-    guard !scalars.isEmpty else { throw ToolError(subject: "standard input", cause: "no text to train on") }
     var options = request.training
-    let vocabulary: Vocabulary
     if let initial {
         // fine-tuning keeps the model's vocabulary and shape
-        vocabulary = initial.vocabulary
         options.cell = initial.config.cell
         options.hiddenSize = initial.config.hiddenSize
         options.layers = initial.config.layers
-    } else {
-        vocabulary = Vocabulary(text: scalars)
     }
-    guard vocabulary.count <= ModelConfig.maxVocab else {
-        throw ToolError(subject: "standard input", cause: "too many distinct characters (\(vocabulary.count))")
-    }
-    var text: [Int32] = []
-    text.reserveCapacity(scalars.count)
-    for (offset, s) in scalars.enumerated() {
-        guard let i = vocabulary.index(of: s) else {
-            throw ToolError(subject: "standard input",
-                            cause: "character \(describe(s)) at offset \(offset) is not in the vocabulary of \(request.initPath ?? "the model")")
-        }
-        text.append(i)
-    }
-    var digest = SHA256()
-    digest.update(bytes)
-    let sha = SHA256.hex(digest.finalize())
-
     let trainer: Trainer
-    do { trainer = try Trainer(text: text, vocabulary: vocabulary, options: options) } catch {
-        throw ToolError(subject: "standard input", cause: error.description)
+    var sha = ""
+    if request.stream {
+        trainer = try streamTrainer(request, options: options, initial: initial)
+    } else {
+        let bytes = try readWholeFile(path: "-", limit: fitInputLimit)
+        let scalars: [Unicode.Scalar]
+        do { scalars = try UTF8Reader.decode(bytes) } catch { throw ToolError(subject: "standard input", cause: error.description) }
+        guard !scalars.isEmpty else { throw ToolError(subject: "standard input", cause: "no text to train on") }
+        let vocabulary = try givenVocabulary(request, initial: initial) ?? Vocabulary(text: scalars)
+        guard vocabulary.count <= ModelConfig.maxVocab else {
+            throw ToolError(subject: "standard input", cause: "too many distinct characters (\(vocabulary.count))")
+        }
+        var text: [Int32] = []
+        text.reserveCapacity(scalars.count)
+        for (offset, s) in scalars.enumerated() {
+            guard let i = vocabulary.index(of: s) else {
+                throw ToolError(subject: "standard input",
+                                cause: "character \(describe(s)) at offset \(offset) is not in the vocabulary of \(request.initPath ?? request.vocabPath ?? "the model")")
+            }
+            text.append(i)
+        }
+        sha = SHA256.hex(of: bytes)
+        do { trainer = try Trainer(text: text, vocabulary: vocabulary, options: options) } catch {
+            throw ToolError(subject: "standard input", cause: error.description)
+        }
     }
+    let vocabulary = trainer.vocabulary
     let state: TrainingState
     if let resumeBytes, let path = request.resumePath {
         do { state = try Checkpoint.decode(resumeBytes, trainer: trainer, textSHA256: sha).0 } catch {
@@ -151,8 +155,14 @@ private func fit(_ request: FitRequest, program: String) throws(ToolError) -> In
     var model = result.model
     model.info["tool_version"] = rnnstreamVersion
     model.info["options"] = request.commandLine
-    model.info["train_sha256"] = sha
-    model.info["text_chars"] = String(text.count)
+    if let stream = trainer.stream {
+        model.info["stream"] = "true"
+        model.info["unknown_chars"] = String(stream.unknown)
+        if stream.unknown > 0 { say("skipped \(stream.unknown) characters outside the vocabulary") }
+    } else {
+        model.info["train_sha256"] = sha
+        model.info["text_chars"] = String(trainer.textCount)
+    }
     let weights = model.weightsFileBytes()
     if let path = request.output {
         try writeFileAtomically(path: path, bytes: weights)
@@ -169,6 +179,9 @@ private func fit(_ request: FitRequest, program: String) throws(ToolError) -> In
     say(String(format: "%d steps, %d characters in %@ (%.0f chars/s); best validation %@ bpc, train %.4f bpc; stopped by %@",
                result.steps, result.characters, formatDuration(result.seconds),
                Double(result.characters) / max(result.seconds, 1e-9), val, result.trainBPC, result.stopReason))
+    if let error = trainer.streamError {
+        throw ToolError(subject: "standard input", cause: error.description + " (the model learned so far was written)")
+    }
     if result.stopReason == "interrupted" {
         say("interrupted: wrote the best weights so far")
         return Interrupt.exitStatus
@@ -211,4 +224,55 @@ private func jsonLine(_ p: TrainingProgress) -> String {
         + "\"chars_per_s\":\(num(p.charactersPerSecond)),\"lr\":\(num(p.learningRate)),"
         + "\"train_bpc\":\(num(p.trainBPC)),\"val_bpc\":\(num(p.validationBPC)),"
         + "\"best_val_bpc\":\(num(p.bestValidationBPC)),\"grad_norm\":\(num(p.gradientNorm))}"
+}
+
+/// The largest prefix read to pick a stream's vocabulary when neither --vocab nor --init gives one.
+public let streamVocabularyPrefix = 1 << 20
+
+/// `--stream`: the vocabulary from --init, --vocab, or the first MiB of the stream; batches read as training goes.
+private func streamTrainer(_ request: FitRequest, options: TrainingOptions, initial: Model?) throws(ToolError) -> Trainer {
+    var reader = UTF8Reader(fd: STDIN_FILENO)
+    var prefix: [Unicode.Scalar] = []
+    let given = try givenVocabulary(request, initial: initial)
+    if given == nil {
+        var chunk: [Unicode.Scalar] = []
+        do {
+            while reader.bytesConsumed < streamVocabularyPrefix, try reader.next(into: &chunk) { prefix += chunk }
+        } catch {
+            throw ToolError(subject: "standard input", cause: error.description)
+        }
+        guard !prefix.isEmpty else { throw ToolError(subject: "standard input", cause: "no text to train on") }
+    }
+    let vocabulary = given ?? Vocabulary(text: prefix)
+    guard vocabulary.count >= 1, vocabulary.count <= ModelConfig.maxVocab else {
+        throw ToolError(subject: "standard input", cause: "too many distinct characters (\(vocabulary.count))")
+    }
+    // the reader already consumed the prefix's bytes; the batches continue from the same descriptor
+    let batches = StreamBatches(fd: STDIN_FILENO, prefix: prefix, vocabulary: vocabulary, batch: options.batch,
+                                steps: options.seq, passes: max(1, Int(options.epochs.rounded(.up))),
+                                continuing: reader)
+    return Trainer(stream: batches, options: options)
+}
+
+/// The vocabulary fixed before reading the input: the --init model's, or the --vocab file's.
+private func givenVocabulary(_ request: FitRequest, initial: Model?) throws(ToolError) -> Vocabulary? {
+    if let initial { return initial.vocabulary }
+    if let path = request.vocabPath { return try readVocabulary(path) }
+    return nil
+}
+
+/// A vocabulary file: its characters, in any order, each once or more (a newline counts if present).
+private func readVocabulary(_ path: String) throws(ToolError) -> Vocabulary {
+    let bytes = try readWholeFile(path: path, limit: 64 << 20)
+    do {
+        let scalars = try UTF8Reader.decode(bytes)
+        guard !scalars.isEmpty else { throw ToolError(subject: path, cause: "empty vocabulary") }
+        return Vocabulary(text: scalars)
+    } catch let error as TextError {
+        throw ToolError(subject: path, cause: error.description)
+    } catch let error as ToolError {
+        throw error
+    } catch {
+        throw ToolError(subject: path, cause: "\(error)")
+    }
 }

@@ -86,9 +86,18 @@ public final class Trainer {
     public let vocabulary: Vocabulary
     public let config: ModelConfig
     private let train: [Int32]
-    private let validation: [Int32]
+    private let fixedValidation: [Int32]
+    /// `--stream`: batches read from a stream instead of `train`.
+    public let stream: StreamBatches?
     public let batch: Int
     public let seq: Int
+    /// A read error that ended a stream early.
+    public private(set) var streamError: TextError? = nil
+
+    private var validation: [Int32] { stream?.validation ?? fixedValidation }
+
+    /// Characters of the in-memory text (training and validation).
+    public var textCount: Int { train.count + fixedValidation.count }
 
     /// `text`: the whole input as vocabulary indices; the last `validationFraction` is held out.
     public init(text: [Int32], vocabulary: Vocabulary, options: TrainingOptions) throws(TrainingError) {
@@ -102,15 +111,32 @@ public final class Trainer {
         batch = fit.batch
         seq = fit.steps
         train = Array(text[..<trainCount])
-        validation = Array(text[trainCount...])
+        fixedValidation = Array(text[trainCount...])
+        stream = nil
+        config = ModelConfig(cell: options.cell, vocabSize: vocabulary.count, hiddenSize: options.hiddenSize,
+                             layers: options.layers)
+    }
+
+    /// Training on a stream (`--stream`): the batches, the held-out text and the passes come from `stream`.
+    public init(stream: StreamBatches, options: TrainingOptions) {
+        self.options = options
+        vocabulary = stream.vocabulary
+        batch = stream.batch
+        seq = stream.steps
+        train = []
+        fixedValidation = []
+        self.stream = stream
         config = ModelConfig(cell: options.cell, vocabSize: vocabulary.count, hiddenSize: options.hiddenSize,
                              layers: options.layers)
     }
 
     /// A fresh state: weights initialised from the seed, or taken from `initial` (fine-tuning).
     public func makeState(initial: Model? = nil) -> TrainingState {
-        let s = TrainingState(config: config,
-                              batcher: Batcher(textCount: train.count, batch: batch, steps: seq, resetEvery: options.resetEvery),
+        // a stream has no in-memory text: its batcher is a placeholder that is never asked for a step
+        let batcher = stream == nil
+            ? Batcher(textCount: train.count, batch: batch, steps: seq, resetEvery: options.resetEvery)
+            : Batcher(textCount: batch * seq + 1, batch: batch, steps: seq, resetEvery: 0)
+        let s = TrainingState(config: config, batcher: batcher,
                               optimizer: options.optimizer, seed: options.seed)
         let model = initial ?? Model.initialized(config: config, vocabulary: vocabulary, seed: options.seed)
         s.params.copy(from: Parameters(model: model))
@@ -137,8 +163,8 @@ public final class Trainer {
         network.dropout = Float(options.dropout)
         let schedule = Schedule(base: options.resolvedLearningRate, warmupSteps: options.warmupSteps, decay: options.decay)
         var inputs = [Int32](repeating: 0, count: batch * seq), targets = inputs
-        let scorer = validation.isEmpty ? nil : Scorer(parameters: params, vocabulary: vocabulary)
-        let evalEvery = options.evalEvery ?? max(10 * validation.count, 200_000)
+        let scorer = validation.isEmpty && stream == nil ? nil : Scorer(parameters: params, vocabulary: vocabulary)
+        let evalEvery = options.evalEvery ?? max(10 * (stream?.validationLimit ?? validation.count), 200_000)
         var lastNorm = 0.0, lr = schedule.rate(step: s.step, progress: 0)
         var lastReport = Date(), lastSample = Date(), lastCheckpoint = Date(), evalSeconds = 0.0
         var stopReason = "epochs"
@@ -151,7 +177,12 @@ public final class Trainer {
 
         func elapsed() -> Double { Date().timeIntervalSince(start) }
         func fraction() -> Double {
-            var f = Double(s.characters) / (Double(train.count) * options.epochs)
+            var f = 0.0
+            if let stream {
+                if let bytes = stream.inputBytes, bytes > 0 { f = Double(stream.bytesRead) / (Double(bytes) * Double(stream.passes)) }
+            } else {
+                f = Double(s.characters) / (Double(train.count) * options.epochs)
+            }
             if let limit = options.timeLimit { f = max(f, (s.previousSeconds + elapsed()) / limit) }
             if let m = options.maxSteps { f = max(f, Double(s.step) / Double(max(m, 1))) }
             return min(f, 1)
@@ -170,7 +201,7 @@ public final class Trainer {
             s.lastEvalCharacters = s.characters
             var progress = snapshot()
             s.windowNats = 0; s.windowChars = 0
-            guard let scorer else { return }
+            guard let scorer, !validation.isEmpty else { return }
             let evalStart = Date()
             defer { evalSeconds += Date().timeIntervalSince(evalStart) }
             let before = scorer.totals
@@ -196,7 +227,7 @@ public final class Trainer {
 
         while true {
             if shouldStop() { stopReason = "interrupted"; break }
-            if Double(s.characters) >= Double(train.count) * options.epochs { stopReason = "epochs"; break }
+            if stream == nil && Double(s.characters) >= Double(train.count) * options.epochs { stopReason = "epochs"; break }
             if let limit = options.timeLimit, s.previousSeconds + elapsed() >= limit { stopReason = "time"; break }
             if let m = options.maxSteps, s.step >= m { stopReason = "steps"; break }
             if options.patience > 0 && s.stale >= options.patience {
@@ -209,7 +240,20 @@ public final class Trainer {
                 checkpoint(s, s.previousSeconds + elapsed())
             }
 
-            s.batcher.next(text: train, inputs: &inputs, targets: &targets, state: s.recurrent)
+            if let stream {
+                do throws(TextError) {
+                    guard try stream.next(inputs: &inputs, targets: &targets, state: s.recurrent) else {
+                        stopReason = "end of input"
+                        break
+                    }
+                } catch {
+                    streamError = error
+                    stopReason = "read error"
+                    break
+                }
+            } else {
+                s.batcher.next(text: train, inputs: &inputs, targets: &targets, state: s.recurrent)
+            }
             grads.buffer.zero()
             let loss = network.run(parameters: params, inputs: inputs, targets: targets, state: s.recurrent,
                                    grads: grads, scoredRows: batch * seq, rng: &s.rng)
@@ -249,7 +293,7 @@ public final class Trainer {
         }
         checkpoint?(s, s.previousSeconds + elapsed())
         if s.characters > s.lastEvalCharacters || s.bestValidation == nil { evaluate() }
-        if scorer == nil {
+        if scorer == nil || validation.isEmpty {
             s.best.copy(from: params)
             s.bestTrainBPC = s.lastTrainBPC
         }
@@ -259,8 +303,8 @@ public final class Trainer {
             "seed": String(options.seed),
             "chars_seen": String(s.characters),
             "steps": String(s.step),
-            "epochs": String(format: "%.4f", Double(s.characters) / Double(train.count)),
-            "train_chars": String(train.count),
+            "epochs": stream == nil ? String(format: "%.4f", Double(s.characters) / Double(train.count)) : String(stream!.pass + 1),
+            "train_chars": String(stream?.consumed ?? train.count),
             "val_chars": String(validation.count),
             "train_bpc": String(format: "%.6f", s.bestTrainBPC),
             "batch": String(batch),
