@@ -3,7 +3,9 @@ import PackageDescription
 
 // Release builds are the fast builds: no bounds checks, whole-module optimisation, and the CPU's vector
 // features turned on per architecture (8-wide FMA on x86_64; NEON is the baseline on arm64).
-var fastFlags: [String] = ["-Ounchecked", "-wmo"]
+// -fno-math-errno lets Float.squareRoot() (a C shim imported through clang) be a plain sqrt instruction that
+// the vectoriser can widen; with errno semantics every lane calls sqrtf on the slow path.
+var fastFlags: [String] = ["-Ounchecked", "-wmo", "-Xcc", "-fno-math-errno"]
 #if arch(x86_64)
 fastFlags += ["-Xcc", "-mavx2", "-Xcc", "-mfma", "-Xcc", "-mf16c"]
 #endif
