@@ -216,6 +216,19 @@ private func gemmTile(
             let cols = min(nr, nt - jr)
             let bp = bBlock + jr * kc
             var ir = 0
+            #if RNNSTREAM_AVX512
+            // Whole 18- and 12-row groups of full-width tiles first (3 or 2 A panels against the same B̃ row).
+            if cols == nr {
+                while ir + 3 * mr <= mt {
+                    kernel18x16(kc: kc, a: aBlock + ir * kc, b: bp, c: c + (i0 + ir) * ldc + j0 + jr, ldc: ldc, add: add)
+                    ir += 3 * mr
+                }
+                if ir + 2 * mr <= mt {
+                    kernel12x16(kc: kc, a: aBlock + ir * kc, b: bp, c: c + (i0 + ir) * ldc + j0 + jr, ldc: ldc, add: add)
+                    ir += 2 * mr
+                }
+            }
+            #endif
             while ir < mt {
                 let rows = min(mr, mt - ir)
                 let ap = aBlock + ir * kc
