@@ -88,12 +88,56 @@ func packedVecmat(x: UnsafePointer<Float>, b: PackedMatrix, y: UnsafeMutablePoin
     }
 }
 
-/// Columns of panels q0..<q1 of y (+)= x·B, four panels (8 accumulators, independent FMA chains) at a time.
+/// Columns of panels q0..<q1 of y (+)= x·B, a group of panels at a time, all of a group's accumulators
+/// advancing together (independent FMA chains). A short last group re-reads its first panel in the missing
+/// slots and drops those sums, so it runs the same loop.
 private func packedVecmatPanels(
     q0: Int, q1: Int, x: UnsafePointer<Float>, b: PackedMatrix, y: UnsafeMutablePointer<Float>, accumulate: Bool
 ) {
     let nr = kernelCols, k = b.k, kcMax = b.kcMax, nPad = b.nPad, base = b.pointer
+    @inline(__always) func put(_ v: SIMD8<Float>, _ j: Int) {
+        let live = min(8, b.n - j)
+        if live <= 0 { return }
+        let dst = y + j
+        if live == 8 {
+            store8(accumulate ? load8(dst) + v : v, dst)
+        } else {
+            for i in 0..<live { dst[i] = accumulate ? dst[i] + v[i] : v[i] }
+        }
+    }
     var q = q0
+    #if RNNSTREAM_AVX512
+    // 8 panels of 16 columns, one SIMD16 accumulator each.
+    while q < q1 {
+        let group = min(8, q1 - q)
+        var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
+        var a4 = SIMD16<Float>(), a5 = SIMD16<Float>(), a6 = SIMD16<Float>(), a7 = SIMD16<Float>()
+        var pc = 0
+        while pc < k {
+            let kc = min(kcMax, k - pc)
+            let p0 = base + pc * nPad + q * kc * nr, step = kc * nr
+            @inline(__always) func panel(_ g: Int) -> UnsafePointer<Float> { g < group ? p0 + g * step : p0 }
+            let p1 = panel(1), p2 = panel(2), p3 = panel(3), p4 = panel(4), p5 = panel(5), p6 = panel(6), p7 = panel(7)
+            let xp = x + pc
+            for p in 0..<kc {
+                let xv = SIMD16<Float>(repeating: xp[p])
+                let o = p * nr
+                a0 = a0.addingProduct(xv, load16(p0 + o)); a1 = a1.addingProduct(xv, load16(p1 + o))
+                a2 = a2.addingProduct(xv, load16(p2 + o)); a3 = a3.addingProduct(xv, load16(p3 + o))
+                a4 = a4.addingProduct(xv, load16(p4 + o)); a5 = a5.addingProduct(xv, load16(p5 + o))
+                a6 = a6.addingProduct(xv, load16(p6 + o)); a7 = a7.addingProduct(xv, load16(p7 + o))
+            }
+            pc += kc
+        }
+        let j0 = q * nr
+        for (g, v) in [a0, a1, a2, a3, a4, a5, a6, a7].prefix(group).enumerated() {
+            put(v.lowHalf, j0 + g * nr)
+            put(v.highHalf, j0 + g * nr + 8)
+        }
+        q += group
+    }
+    #else
+    // 4 panels of 16 columns, two SIMD8 accumulators each.
     while q < q1 {
         let group = min(4, q1 - q)
         var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
@@ -101,54 +145,25 @@ private func packedVecmatPanels(
         var pc = 0
         while pc < k {
             let kc = min(kcMax, k - pc)
-            let blk = base + pc * nPad
+            let p0 = base + pc * nPad + q * kc * nr, step = kc * nr
+            let p1 = group > 1 ? p0 + step : p0, p2 = group > 2 ? p0 + 2 * step : p0, p3 = group > 3 ? p0 + 3 * step : p0
             let xp = x + pc
-            if group == 4 {
-                let p0 = blk + q * kc * nr, p1 = p0 + kc * nr, p2 = p1 + kc * nr, p3 = p2 + kc * nr
-                for p in 0..<kc {
-                    let xv = SIMD8<Float>(repeating: xp[p])
-                    let o = p * nr
-                    a0 = a0.addingProduct(xv, load8(p0 + o)); a1 = a1.addingProduct(xv, load8(p0 + o + 8))
-                    a2 = a2.addingProduct(xv, load8(p1 + o)); a3 = a3.addingProduct(xv, load8(p1 + o + 8))
-                    a4 = a4.addingProduct(xv, load8(p2 + o)); a5 = a5.addingProduct(xv, load8(p2 + o + 8))
-                    a6 = a6.addingProduct(xv, load8(p3 + o)); a7 = a7.addingProduct(xv, load8(p3 + o + 8))
-                }
-            } else {
-                // 1–3 panels: the same per-element order, one panel after another.
-                for g in 0..<group {
-                    let pp = blk + (q + g) * kc * nr
-                    var s0 = g == 0 ? a0 : g == 1 ? a2 : a4
-                    var s1 = g == 0 ? a1 : g == 1 ? a3 : a5
-                    for p in 0..<kc {
-                        let xv = SIMD8<Float>(repeating: xp[p])
-                        s0 = s0.addingProduct(xv, load8(pp + p * nr))
-                        s1 = s1.addingProduct(xv, load8(pp + p * nr + 8))
-                    }
-                    switch g {
-                    case 0: a0 = s0; a1 = s1
-                    case 1: a2 = s0; a3 = s1
-                    default: a4 = s0; a5 = s1
-                    }
-                }
+            for p in 0..<kc {
+                let xv = SIMD8<Float>(repeating: xp[p])
+                let o = p * nr
+                a0 = a0.addingProduct(xv, load8(p0 + o)); a1 = a1.addingProduct(xv, load8(p0 + o + 8))
+                a2 = a2.addingProduct(xv, load8(p1 + o)); a3 = a3.addingProduct(xv, load8(p1 + o + 8))
+                a4 = a4.addingProduct(xv, load8(p2 + o)); a5 = a5.addingProduct(xv, load8(p2 + o + 8))
+                a6 = a6.addingProduct(xv, load8(p3 + o)); a7 = a7.addingProduct(xv, load8(p3 + o + 8))
             }
             pc += kc
         }
-        // Write the live columns of the group: y(j) = y(j) + acc(j), or acc(j).
         let j0 = q * nr
-        @inline(__always) func put(_ v: SIMD8<Float>, _ h: Int) {
-            let j = j0 + 8 * h, live = min(8, b.n - j)
-            if live <= 0 { return }
-            let dst = y + j
-            if live == 8 {
-                store8(accumulate ? load8(dst) + v : v, dst)
-            } else {
-                for i in 0..<live { dst[i] = accumulate ? dst[i] + v[i] : v[i] }
-            }
-        }
-        put(a0, 0); put(a1, 1)
-        if group > 1 { put(a2, 2); put(a3, 3) }
-        if group > 2 { put(a4, 4); put(a5, 5) }
-        if group > 3 { put(a6, 6); put(a7, 7) }
+        put(a0, j0); put(a1, j0 + 8)
+        if group > 1 { put(a2, j0 + 16); put(a3, j0 + 24) }
+        if group > 2 { put(a4, j0 + 32); put(a5, j0 + 40) }
+        if group > 3 { put(a6, j0 + 48); put(a7, j0 + 56) }
         q += group
     }
+    #endif
 }
