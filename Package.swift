@@ -1,13 +1,30 @@
 // swift-tools-version:6.0
 import PackageDescription
+import Foundation
 
 // Release builds are the fast builds: no bounds checks, whole-module optimisation, and the CPU's vector
 // features turned on per architecture (8-wide FMA on x86_64; NEON is the baseline on arm64).
-var fastFlags: [String] = ["-Ounchecked", "-wmo"]
+// -fno-math-errno lets Float.squareRoot() (a C shim imported through clang) be a plain sqrt instruction that
+// the vectoriser can widen; with errno semantics every lane calls sqrtf on the slow path.
+var fastFlags: [String] = ["-Ounchecked", "-wmo", "-Xcc", "-fno-math-errno"]
 #if arch(x86_64)
 fastFlags += ["-Xcc", "-mavx2", "-Xcc", "-mfma", "-Xcc", "-mf16c"]
 #endif
-let fast: [SwiftSetting] = [.unsafeFlags(fastFlags, .when(configuration: .release))]
+var fast: [SwiftSetting] = []
+// AVX-512: when the building machine has it (Linux x86_64, read from /proc/cpuinfo), release builds also get
+// 16-wide kernels (the RNNSTREAM_AVX512 condition). They compute every element with the same operations in
+// the same order as the 8-wide ones, so both builds give the same bits. RNNSTREAM_NO_AVX512=1 opts out
+// (a binary for machines without AVX-512).
+#if arch(x86_64) && os(Linux)
+if ProcessInfo.processInfo.environment["RNNSTREAM_NO_AVX512"] == nil,
+   let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+   let flags = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
+   Set(flags.split(separator: " ")).isSuperset(of: ["avx512f", "avx512vl", "avx512bw", "avx512dq"]) {
+    fastFlags += ["-Xcc", "-mavx512f", "-Xcc", "-mavx512vl", "-Xcc", "-mavx512bw", "-Xcc", "-mavx512dq"]
+    fast.append(.define("RNNSTREAM_AVX512", .when(configuration: .release)))
+}
+#endif
+fast.append(.unsafeFlags(fastFlags, .when(configuration: .release)))
 
 let package = Package(
     name: "rnnstream",

@@ -8,7 +8,7 @@ struct Shape: CustomTestStringConvertible, Sendable {
     var testDescription: String { "\(m)x\(n)x\(k)" }
 }
 
-enum Product: CaseIterable, Sendable { case plain, bt, at }
+enum Product: CaseIterable, Sendable { case plain, bt, at, packed, packedBT }
 
 /// Small, odd and degenerate sizes, every combination of the smallest, and each larger size against
 /// small and large partners; plus shapes with several tiles and several k-blocks, and the model's shapes.
@@ -50,14 +50,28 @@ func kernels(_ p: Product) -> (fast: Kernel, reference: Kernel) {
     case .at:
         return ({ matmulAT(m: $0, n: $1, k: $2, a: $3, lda: $4, b: $5, ldb: $6, c: $7, ldc: $8, accumulate: $9) },
                 { matmulATReference(m: $0, n: $1, k: $2, a: $3, lda: $4, b: $5, ldb: $6, c: $7, ldc: $8, accumulate: $9) })
+    case .packed:
+        // B (K×N) packed, then the packed product.
+        return ({ m, n, k, a, lda, b, ldb, c, ldc, acc in
+                    let pb = PackedMatrix(k: k, n: n)
+                    pb.pack(b, ldb: ldb)
+                    matmul(m: m, a: a, lda: lda, packed: pb, c: c, ldc: ldc, accumulate: acc) },
+                { matmulReference(m: $0, n: $1, k: $2, a: $3, lda: $4, b: $5, ldb: $6, c: $7, ldc: $8, accumulate: $9) })
+    case .packedBT:
+        // B stored N×K, packed as its transpose: the packed form of matmulBT.
+        return ({ m, n, k, a, lda, b, ldb, c, ldc, acc in
+                    let pb = PackedMatrix(k: k, n: n)
+                    pb.pack(transposeOf: b, ldbt: ldb)
+                    matmul(m: m, a: a, lda: lda, packed: pb, c: c, ldc: ldc, accumulate: acc) },
+                { matmulBTReference(m: $0, n: $1, k: $2, a: $3, lda: $4, b: $5, ldb: $6, c: $7, ldc: $8, accumulate: $9) })
     }
 }
 
 /// Stored (rows, width) of A and B for a product: A is m×k (k×m for AT), B is k×n (n×k for BT).
 func operandLayout(_ p: Product, _ s: Shape) -> (aRows: Int, aCols: Int, bRows: Int, bCols: Int) {
     switch p {
-    case .plain: return (s.m, s.k, s.k, s.n)
-    case .bt: return (s.m, s.k, s.n, s.k)
+    case .plain, .packed: return (s.m, s.k, s.k, s.n)
+    case .bt, .packedBT: return (s.m, s.k, s.n, s.k)
     case .at: return (s.k, s.m, s.k, s.n)
     }
 }
@@ -126,6 +140,30 @@ func withThreads<R>(_ threads: Int, _ body: () -> R) -> R {
         for accumulate in [false, true] { checkProduct(.at, s, accumulate: accumulate) }
     }
 
+    @Test(arguments: matrixShapes + [Shape(1, 2048, 512), Shape(1, 512, 2048), Shape(1, 100, 100), Shape(50, 512, 2048)])
+    func packedMatmulMatchesReference(_ s: Shape) {
+        for accumulate in [false, true] {
+            checkProduct(.packed, s, accumulate: accumulate)
+            checkProduct(.packedBT, s, accumulate: accumulate)
+        }
+    }
+
+    /// With more than one row, the packed product is the unpacked one minus the packing: the same bits.
+    @Test(arguments: [Shape(50, 2048, 512), Shape(50, 512, 2048), Shape(7, 100, 100), Shape(25, 65, 1031)])
+    func packedMatmulIsBitIdenticalToUnpacked(_ s: Shape) {
+        for (packed, plain) in [(Product.packed, Product.plain), (.packedBT, .bt)] {
+            let (aRows, aCols, bRows, bCols) = operandLayout(plain, s)
+            let a = pseudoRandom(aRows * aCols, seed: 12), b = pseudoRandom(bRows * bCols, seed: 13)
+            let c0 = pseudoRandom(s.m * s.n, seed: 14)
+            for accumulate in [false, true] {
+                var c1 = c0, c2 = c0
+                kernels(packed).fast(s.m, s.n, s.k, a, aCols, b, bCols, &c1, s.n, accumulate)
+                kernels(plain).fast(s.m, s.n, s.k, a, aCols, b, bCols, &c2, s.n, accumulate)
+                #expect(c1.map(\.bitPattern) == c2.map(\.bitPattern), "\(packed) \(s.testDescription) acc=\(accumulate)")
+            }
+        }
+    }
+
     @Test(arguments: vecmatShapes)
     func vecmatMatchesReference(_ n: Int, _ k: Int) {
         let ldw = n + 3
@@ -147,7 +185,7 @@ func withThreads<R>(_ threads: Int, _ body: () -> R) -> R {
         }
     }
 
-    @Test(arguments: [Shape(50, 2048, 512), Shape(131, 270, 530), Shape(512, 65, 700)])
+    @Test(arguments: [Shape(50, 2048, 512), Shape(131, 270, 530), Shape(512, 65, 700), Shape(1, 2048, 1024)])
     func productsAreBitIdenticalAcrossThreadCounts(_ s: Shape) {
         for product in Product.allCases {
             let (aRows, aCols, bRows, bCols) = operandLayout(product, s)

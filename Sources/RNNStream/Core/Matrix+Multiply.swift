@@ -81,8 +81,12 @@ private let gemmScratch = ScratchPool(floats: scratchFloats)
 private let sharedAFloats = 256 * 1024
 private let sharedAScratch = ScratchPool(floats: sharedAFloats + packAOverrun)
 
-@inline(__always) private func ceilDiv(_ a: Int, _ b: Int) -> Int { (a + b - 1) / b }
-@inline(__always) private func roundUp(_ a: Int, _ b: Int) -> Int { ceilDiv(a, b) * b }
+/// The k-block size of a product with inner dimension k: even blocks of at most maxKBlock, a function of k
+/// alone (it fixes the summation order). Block pc covers [pc, pc + min(kcMax, k − pc)).
+@inline(__always) func kBlockSize(_ k: Int) -> Int { ceilDiv(k, ceilDiv(k, maxKBlock)) }
+
+@inline(__always) func ceilDiv(_ a: Int, _ b: Int) -> Int { (a + b - 1) / b }
+@inline(__always) func roundUp(_ a: Int, _ b: Int) -> Int { ceilDiv(a, b) * b }
 
 /// The partition of C into task tiles. A pure function of (m, n, k): never of the thread count.
 private struct TilePlan {
@@ -115,11 +119,12 @@ private struct TilePlan {
 // MARK: - Driver
 
 /// C[M×N] (+)= A·B for any strided views A (M×K) and B (K×N).
-private func gemm(
+func gemm(
     m: Int, n: Int, k: Int,
     a: StridedMatrix, b: StridedMatrix,
     c: UnsafeMutablePointer<Float>, ldc: Int,
-    accumulate: Bool
+    accumulate: Bool,
+    packedB: UnsafePointer<Float>? = nil
 ) {
     if m <= 0 || n <= 0 { return }
     if k <= 0 {
@@ -130,8 +135,7 @@ private func gemm(
         return
     }
     // Even k-blocks of at most maxKBlock: a function of k alone (it fixes the summation order).
-    let kBlocks = ceilDiv(k, maxKBlock)
-    let kcMax = ceilDiv(k, kBlocks)
+    let kcMax = kBlockSize(k)
     let plan = TilePlan(m: m, n: n, k: k)
 
     // Task t owns the C tile at (t / tilesN, t % tilesN): rows [ti·tileRows, +tileRows) ∩ [0, m) and
@@ -145,7 +149,8 @@ private func gemm(
             let mt = min(plan.tileRows, m - i0), nt = min(plan.tileCols, n - j0)
             gemmScratch.with { scratch in
                 gemmTile(i0: i0, mt: mt, j0: j0, nt: nt, k: k, kcMax: kcMax, mPad: roundUp(m, kernelRows),
-                         a: a, sharedA: sharedA, b: b, c: c, ldc: ldc, accumulate: accumulate, scratch: scratch)
+                         a: a, sharedA: sharedA, b: b, packedB: packedB, nPad: roundUp(n, kernelCols),
+                         c: c, ldc: ldc, accumulate: accumulate, scratch: scratch)
             }
         }
         if 2 * m * n * k < parallelFlops || plan.count == 1 {
@@ -177,6 +182,7 @@ private func gemm(
 private func gemmTile(
     i0: Int, mt: Int, j0: Int, nt: Int, k: Int, kcMax: Int, mPad: Int,
     a: StridedMatrix, sharedA: UnsafePointer<Float>?, b: StridedMatrix,
+    packedB: UnsafePointer<Float>?, nPad: Int,
     c: UnsafeMutablePointer<Float>, ldc: Int,
     accumulate: Bool,
     scratch: UnsafeMutablePointer<Float>
@@ -197,12 +203,32 @@ private func gemmTile(
             packA(a, i0: i0, rows: mt, p0: pc, kc: kc, into: aPacked)
             aBlock = UnsafePointer(aPacked)
         }
-        packBBlock(b, p0: pc, kc: kc, j0: j0, cols: nt, into: bPacked)
+        let bBlock: UnsafePointer<Float>
+        if let packedB {
+            // Pre-packed B (PackedMatrix): k-block pc at packedB + pc·nPad, its panel j0/16 at + j0·kc.
+            bBlock = packedB + pc * nPad + j0 * kc
+        } else {
+            packBBlock(b, p0: pc, kc: kc, j0: j0, cols: nt, into: bPacked)
+            bBlock = UnsafePointer(bPacked)
+        }
         var jr = 0
         while jr < nt {
             let cols = min(nr, nt - jr)
-            let bp = bPacked + jr * kc
+            let bp = bBlock + jr * kc
             var ir = 0
+            #if RNNSTREAM_AVX512
+            // Whole 18- and 12-row groups of full-width tiles first (3 or 2 A panels against the same B̃ row).
+            if cols == nr {
+                while ir + 3 * mr <= mt {
+                    kernel18x16(kc: kc, a: aBlock + ir * kc, b: bp, c: c + (i0 + ir) * ldc + j0 + jr, ldc: ldc, add: add)
+                    ir += 3 * mr
+                }
+                if ir + 2 * mr <= mt {
+                    kernel12x16(kc: kc, a: aBlock + ir * kc, b: bp, c: c + (i0 + ir) * ldc + j0 + jr, ldc: ldc, add: add)
+                    ir += 2 * mr
+                }
+            }
+            #endif
             while ir < mt {
                 let rows = min(mr, mt - ir)
                 let ap = aBlock + ir * kc

@@ -52,6 +52,10 @@ public final class Network {
     private let dh: FloatBuffer         // (B, H) gradient flowing to h_prev
     private let dc: FloatBuffer         // (B, H) LSTM cell gradient
     private let dhDirect: FloatBuffer   // (B, H) GRU direct path z ⊙ dh
+    // Per layer, the recurrent weights packed once per run for the per-step products: wh (H, G·H) for the
+    // forward h_prev·wh, whᵀ (G·H, H) for the backward dz·whᵀ.
+    private let packedWh: [PackedMatrix]
+    private let packedWhT: [PackedMatrix]
 
     public init(config: ModelConfig, batch: Int, steps: Int) {
         self.config = config
@@ -72,6 +76,8 @@ public final class Network {
         dh = FloatBuffer(count: batch * H)
         dc = FloatBuffer(count: batch * H)
         dhDirect = FloatBuffer(count: batch * H)
+        packedWh = (0..<L).map { _ in PackedMatrix(k: H, n: G * H) }
+        packedWhT = (0..<L).map { _ in PackedMatrix(k: G * H, n: H) }
     }
 
     private func ensureDropoutBuffers() {
@@ -117,19 +123,21 @@ public final class Network {
                 matmul(m: TB, n: GH, k: H, a: layerInput(k, dropping: dropping), lda: H, b: wx, ldb: GH,
                        c: a, ldc: GH, accumulate: true)
             }
+            let whP = packedWh[k]
+            whP.pack(p.wh(k), ldb: GH)
             for t in 0..<T {
                 let hPrev = hk + t * B * H, hNext = hk + (t + 1) * B * H, at = a + t * B * GH
                 switch config.cell {
                 case .rnn:
-                    matmul(m: B, n: GH, k: H, a: hPrev, lda: H, b: p.wh(k), ldb: GH, c: at, ldc: GH, accumulate: true)
+                    matmul(m: B, a: hPrev, lda: H, packed: whP, c: at, ldc: GH, accumulate: true)
                     RNNCell.forward(rows: B, hidden: H, z: at, h: hNext)
                 case .lstm:
                     let ck = cs[k].pointer
-                    matmul(m: B, n: GH, k: H, a: hPrev, lda: H, b: p.wh(k), ldb: GH, c: at, ldc: GH, accumulate: true)
+                    matmul(m: B, a: hPrev, lda: H, packed: whP, c: at, ldc: GH, accumulate: true)
                     LSTMCell.forward(rows: B, hidden: H, z: at, cPrev: ck + t * B * H, c: ck + (t + 1) * B * H, h: hNext)
                 case .gru:
                     let zt = zh[k].pointer + t * B * GH
-                    matmul(m: B, n: GH, k: H, a: hPrev, lda: H, b: p.wh(k), ldb: GH, c: zt, ldc: GH, accumulate: false)
+                    matmul(m: B, a: hPrev, lda: H, packed: whP, c: zt, ldc: GH, accumulate: false)
                     GRUCell.forward(rows: B, hidden: H, zx: at, zh: zt, bhn: p.bhn(k), hPrev: hPrev, h: hNext)
                 }
             }
@@ -168,6 +176,8 @@ public final class Network {
             }
             dh.zero()
             dc.zero()
+            let whT = packedWhT[k]
+            whT.pack(transposeOf: p.wh(k), ldbt: GH)
             for t in stride(from: T - 1, through: 0, by: -1) {
                 // total gradient at h_t: from above (or the head) plus from step t+1
                 let dht = d + t * B * H
@@ -176,18 +186,18 @@ public final class Network {
                 switch config.cell {
                 case .rnn:
                     RNNCell.backward(rows: B, hidden: H, h: hk + (t + 1) * B * H, dh: dht, dz: dzt)
-                    matmulBT(m: B, n: H, k: GH, a: dzt, lda: GH, b: p.wh(k), ldb: GH, c: dh.pointer, ldc: H, accumulate: false)
+                    matmul(m: B, a: dzt, lda: GH, packed: whT, c: dh.pointer, ldc: H, accumulate: false)
                 case .lstm:
                     let ck = cs[k].pointer
                     LSTMCell.backward(rows: B, hidden: H, act: a + t * B * GH, cPrev: ck + t * B * H,
                                       c: ck + (t + 1) * B * H, dh: dht, dc: dc.pointer, dz: dzt)
-                    matmulBT(m: B, n: H, k: GH, a: dzt, lda: GH, b: p.wh(k), ldb: GH, c: dh.pointer, ldc: H, accumulate: false)
+                    matmul(m: B, a: dzt, lda: GH, packed: whT, c: dh.pointer, ldc: H, accumulate: false)
                 case .gru:
                     let dzht = zh[k].pointer + t * B * GH
                     GRUCell.backward(rows: B, hidden: H, act: a + t * B * GH, zh: zh[k].pointer + t * B * GH,
                                      hPrev: hPrev, dh: dht, dzx: dzt, dzh: dzht, dhPrev: dhDirect.pointer)
                     dh.copy(from: dhDirect)
-                    matmulBT(m: B, n: H, k: GH, a: dzht, lda: GH, b: p.wh(k), ldb: GH, c: dh.pointer, ldc: H, accumulate: true)
+                    matmul(m: B, a: dzht, lda: GH, packed: whT, c: dh.pointer, ldc: H, accumulate: true)
                 }
             }
             // Recurrent weights, one product per chunk: dwh += [h_0 … h_{T-1}]ᵀ · dz_h
