@@ -125,6 +125,7 @@ def run(name, argv, stdin_path=None, capture=True, cwd=ROOT, stop_on=None):
     stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
     stdout = open(out_path, "wb") if capture else subprocess.DEVNULL
     stop_match = None
+    settle()
     with open(err_path, "wb") as stderr:
         probe = Probe()
         t0 = time.perf_counter()
@@ -159,6 +160,24 @@ def run(name, argv, stdin_path=None, capture=True, cwd=ROOT, stop_on=None):
     child = Child(p.returncode, wall, ru.ru_maxrss / 1024.0, cont, text, err_path)
     child.stop_match = stop_match
     return child
+
+
+WAIT_IDLE_S = 0.0  # --wait-idle: before each measurement, wait up to this long for the machine to go idle
+
+
+def settle():
+    if WAIT_IDLE_S <= 0:
+        return
+    try:
+        from contention import wait_idle
+    except Exception:
+        return
+    w = wait_idle(max_wait_s=WAIT_IDLE_S, window_s=2.0, threshold=0.10)
+    if w < 0:
+        say(f"  machine still busy after {WAIT_IDLE_S:g} s: measuring anyway")
+
+
+NOISY = 0.10  # rows where other processes took more than this share of the machine are marked "!"
 
 
 def last_json(text):
@@ -229,7 +248,7 @@ class Table:
                 return "-"
             a = "-" if r["busy_ours"] is None else f"{100 * r['busy_ours']:.0f}%"
             b = "-" if r["busy_peer"] is None else f"{100 * r['busy_peer']:.0f}%"
-            return f"{a}/{b}"
+            return f"{a}/{b}" + (" !" if noisy(r) else "")
 
         head = ["group", "metric", "unit", "ours", "peer", "ratio", "target", "result", "busy o/p", "note"]
         body = []
@@ -247,6 +266,10 @@ class Table:
             if i == 0:
                 lines.append("  ".join("-" * w for w in widths))
         return "\n".join(lines)
+
+
+def noisy(r):
+    return any(x is not None and x > NOISY for x in (r["busy_ours"], r["busy_peer"]))
 
 
 def target_text(target, lower_better):
@@ -291,6 +314,26 @@ def bench_gemm(ctx, table):
             say("  fma_peak.c did not compile: " + b.stderr.strip()[:300])
     ctx.results["fma_peak_c"] = ref
 
+    # This CPU may have AVX-512 (Zen 4/5, family 25/26), which OpenBLAS uses (its SkylakeX kernels once
+    # OPENBLAS_CORETYPE is unset) while fma_peak.c and rnn-bench measure the 256-bit (AVX2) peak: measure the
+    # 512-bit peak too, with the same program mechanically widened to __m512.
+    ref512 = None
+    if ref is not None and "avx512f" in cpu_flags():
+        with open(src) as f:
+            code = f.read()
+        wide = (code.replace("_mm256", "_mm512").replace("__m256", "__m512").replace("out[8]", "out[16]")
+                .replace("12.0 * 8.0", "12.0 * 16.0"))
+        wsrc = os.path.join(OUT, "fma_peak512.c")
+        with open(wsrc, "w") as f:
+            f.write(wide)
+        say("[gemm] fma_peak.c widened to AVX-512 (this CPU has avx512f)")
+        b = subprocess.run(["gcc", "-O2", "-mavx2", "-mfma", "-mavx512f", "-pthread", wsrc, "-o", fma_bin + "512"],
+                           capture_output=True, text=True)
+        if b.returncode == 0:
+            f = run("fma_peak512", [fma_bin + "512", "2"])
+            ref512 = last_json(f.stdout) if f.ok else None
+    ctx.results["fma_peak512_c"] = ref512
+
     peer = None
     if ctx.peer_ok:
         say(f"[gemm] numpy/OpenBLAS gemm_bench.py --threads 2 --min-seconds {secs}")
@@ -310,6 +353,10 @@ def bench_gemm(ctx, table):
               note="peer column: shared fma_peak.c" + (f"; clock {ref['clock_ghz_dep_add']:.2f} GHz"
                                                        if ref and "clock_ghz_dep_add" in ref else ""),
               ours_busy=busy_of(ours))
+    ref512_2 = ref512.get("fma_f32_gflops_2t") if ref512 else None
+    if ref512:
+        table.add("gemm", "  FMA peak AVX-512, 2 threads", None, ref512_2, unit="GFLOP/s",
+                  note="reference: fma_peak.c widened to __m512 (OpenBLAS uses AVX-512 here; rnnstream AVX2)")
     for (m, n, k) in GEMM_SHAPES:
         g = None
         if oj:
@@ -323,6 +370,8 @@ def bench_gemm(ctx, table):
             notes.append(f"{100 * g / peak2:.0f}% of peak")
         if g is not None and ref2:
             notes.append(f"{100 * g / ref2:.0f}% of fma_peak.c")
+        if g is not None and ref512_2:
+            notes.append(f"{100 * g / ref512_2:.0f}% of AVX-512")
         if mkl is not None:
             notes.append(f"torch.mm {mkl:.1f}")
         table.add("gemm", f"sgemm {m}x{n}x{k} 2thr", g, pg, unit="GFLOP/s",
@@ -582,9 +631,14 @@ def main():
     ap.add_argument("--quality-seconds", type=float, default=900.0, help="budget of each --quality run")
     ap.add_argument("--full-peers", action="store_true",
                     help="with --quick: let every peer finish its evaluation and generation (slower)")
+    ap.add_argument("--wait-idle", type=float, default=0.0, metavar="S",
+                    help="before each measurement wait up to S seconds for the machine to be idle "
+                         "(< 10%% busy over 2 s; shared contention.wait_idle)")
     ap.add_argument("--no-build", action="store_true", help="use the existing .build/release binaries")
     args = ap.parse_args()
 
+    global WAIT_IDLE_S
+    WAIT_IDLE_S = args.wait_idle
     groups = {g.strip() for g in args.only.split(",") if g.strip()}
     bad = groups - {"gemm", "train", "infer"}
     if bad:
@@ -616,7 +670,10 @@ def main():
     la0 = loadavg()
     ctx.results = {
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "commit": git_commit(), "host": platform.node(),
-        "cpu_count": os.cpu_count(), "cpu_model": cpu_model(), "quick": ctx.quick,
+        "cpu_count": os.cpu_count(), "cpu_model": cpu_model(), "cpu_family": cpu_family(),
+        "avx512f": "avx512f" in cpu_flags(), "env_openblas": {k: os.environ.get(k) for k in
+                                                              ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")},
+        "quick": ctx.quick,
         "train_seconds": ctx.train_seconds, "gemm_seconds": ctx.gemm_seconds, "data": DATA,
         "peer_python": PEER_PYTHON, "peer": peer_info, "loadavg_before": la0,
         "contention": {}, "train": {},
@@ -658,6 +715,11 @@ def main():
     print(f"rnnstream bench  commit {ctx.results['commit']}  {ctx.results['cpu_model']}  {os.cpu_count()} CPUs  "
           f"{'quick' if ctx.quick else 'full'}: training {ctx.train_seconds:g} s/run, GEMM {ctx.gemm_seconds:g} s/shape"
           if not args.quality else f"rnnstream quality  commit {ctx.results['commit']}  {ctx.quality_seconds:g} s/run")
+    fam = ctx.results["cpu_family"]
+    print(f"cpu: {ctx.results['cpu_model']}, family {fam} ({ {25: 'Zen 3/4', 26: 'Zen 5'}.get(fam, '?') }), "
+          f"AVX-512 {'yes' if ctx.results['avx512f'] else 'no'}; OPENBLAS_CORETYPE="
+          f"{os.environ.get('OPENBLAS_CORETYPE')} in the environment (unset for gemm_bench.py only, as the peer "
+          "README says)")
     print(f"peer: {'PyTorch ' + peer_info + ' via ' + PEER_PYTHON if ctx.peer_ok else 'peer not installed (' + peer_info + ')'}")
     print("ratio: ours/peer for rates (GFLOP/s, chars/s); peer/ours for memory, bpc and latency (lower is better "
           "there) - so > 1x always means rnnstream is better.")
@@ -667,12 +729,39 @@ def main():
           f"other processes used {100 * total.get('foreign_frac', 0):.0f}% of the machine meanwhile")
     print()
     print(table.render())
+    marked = sum(1 for r in table.rows if noisy(r))
+    if marked:
+        print(f"! {marked} row(s) ran while other processes took > {100 * NOISY:.0f}% of the machine: noisy, rerun on "
+              "an idle machine before quoting them (peers using OpenMP/OpenBLAS threads suffer most; see "
+              "--wait-idle).")
     if ctx.quality_verdict:
         print()
         print(ctx.quality_verdict)
     print()
     print(f"JSON: {os.path.relpath(path, ROOT)}; child logs: {os.path.relpath(LOGS, ROOT)}/")
     return 0
+
+
+def cpu_flags():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def cpu_family():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("cpu family"):
+                    return int(line.split(":", 1)[1])
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def cpu_model():
