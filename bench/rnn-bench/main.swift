@@ -1,5 +1,6 @@
 // rnn-bench: throughput of the kernels.
-// Usage: rnn-bench [seconds-per-measurement] [--model-shapes]
+// Usage: rnn-bench [seconds-per-measurement] [--model-shapes] [--json]
+//        (--json: one JSON object on stdout instead of the table, for bench/bench.py)
 //        rnn-bench --shape PRODUCT M N K THREADS [seconds]   (PRODUCT: matmul, matmulBT, matmulAT, vecmat)
 import Foundation
 
@@ -22,12 +23,31 @@ func fmt(_ x: Double, _ width: Int = 7) -> String {
     return String(repeating: " ", count: max(0, width - s.count)) + s
 }
 
+let gemmShapes = [(50, 2048, 1024), (50, 512, 512), (512, 512, 512), (1, 2048, 1024)]
+
+if arguments.contains("--json") {
+    // Same measurements as the table, machine-readable: FMA peak and matmul GFLOP/s on 1 and 2 threads.
+    func num(_ x: Double) -> String { String(format: "%.2f", x) }
+    let p1 = measureFMAPeak(threads: 1, seconds: seconds)
+    let p2 = measureFMAPeak(threads: 2, seconds: seconds)
+    var rows: [String] = []
+    for (m, n, k) in gemmShapes {
+        for threads in [1, 2] {
+            let g = benchGEMM(m: m, n: n, k: k, threads: threads, seconds: seconds)
+            rows.append("{\"m\":\(m),\"n\":\(n),\"k\":\(k),\"threads\":\(threads),\"gflops_median\":\(num(g))}")
+        }
+    }
+    print("{\"seconds\":\(seconds),\"fma_peak_gflops_1t\":\(num(p1)),\"fma_peak_gflops_2t\":\(num(p2)),"
+        + "\"gemm\":[\(rows.joined(separator: ","))]}")
+    exit(0)
+}
+
 print("== matrix kernels (GFLOP/s, median of repeated calls, \(seconds) s each) ==")
 let peak1 = measureFMAPeak(threads: 1, seconds: seconds)
 let peak2 = measureFMAPeak(threads: 2, seconds: seconds)
 print("FMA peak  1 thread: \(fmt(peak1))   2 threads: \(fmt(peak2))")
 print("matmul M×N×K          1 thr   2 thr   of 2-thread peak")
-for (m, n, k) in [(50, 2048, 1024), (50, 512, 512), (512, 512, 512), (1, 2048, 1024)] {
+for (m, n, k) in gemmShapes {
     let g1 = benchGEMM(m: m, n: n, k: k, threads: 1, seconds: seconds)
     let g2 = benchGEMM(m: m, n: n, k: k, threads: 2, seconds: seconds)
     let name = "\(m)×\(n)×\(k)".padding(toLength: 20, withPad: " ", startingAt: 0)
