@@ -47,6 +47,12 @@ bench: build
 	@test -f bench/run.sh || { echo 'make bench: bench/run.sh does not exist yet' >&2; exit 1; }
 	bash bench/run.sh $(BENCH_ARGS)
 
+# make quality: 15 minutes of rnn-fit with default options against the PyTorch peer's best configuration from
+# its README (GRU 2x256) for 15 minutes, on tiny-shakespeare, one after the other (about 32 minutes).
+QUALITY_ARGS ?=
+quality: build
+	bash bench/run.sh --quality $(QUALITY_ARGS)
+
 # make fuzz: libFuzzer (with AddressSanitizer) on the weights-file loader, for FUZZ_TIME seconds, starting from
 # the committed seed corpus of valid and broken models. A crash leaves its input in .build/fuzz/crash-*.
 FUZZ_TIME ?= 300

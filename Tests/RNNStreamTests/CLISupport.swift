@@ -228,10 +228,14 @@ func englishText(scalars count: Int) -> String {
         "How many characters does it take to learn the shape of a sentence? ",
         "Every line ends, every paragraph closes, and the story goes on.\n",
     ]
+    // count as we go: UnicodeScalarView.count walks the whole string
     var out = String.UnicodeScalarView()
-    var i = 0
-    while out.count < count {
-        for s in sentences[i % sentences.count].unicodeScalars where out.count < count { out.append(s) }
+    var n = 0, i = 0
+    while n < count {
+        for s in sentences[i % sentences.count].unicodeScalars where n < count {
+            out.append(s)
+            n += 1
+        }
         i += 1
     }
     return String(out)
