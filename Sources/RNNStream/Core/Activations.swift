@@ -9,7 +9,9 @@ public typealias Float8 = SIMD8<Float>
 @inline(__always)
 public func exp8(_ v: Float8) -> Float8 {
     // keep n + 127 inside the normal exponent range
-    var x = v.clamped(lowerBound: Float8(repeating: -87.0), upperBound: Float8(repeating: 88.0))
+    // (compare-and-blend: `clamped` goes through an out-of-line pointwiseMin/Max)
+    var x = v.replacing(with: -87.0, where: v .< -87.0)
+    x.replace(with: 88.0, where: x .> 88.0)
     let fx = (x * 1.442_695_04).rounded(.toNearestOrEven)
     // r = x - n·ln2, with ln2 split in two parts for precision
     x = x - fx * 0.693_359_375
