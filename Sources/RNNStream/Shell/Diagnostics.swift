@@ -78,3 +78,20 @@ extension String {
         return out
     }
 }
+
+/// What a tool does with an error that ended its run: one line on stderr and the exit status. A reader that
+/// went away (EPIPE on standard output, `| head`) is a normal end, with `closedPipeStatus`.
+public func exitStatus(program: String, after error: any Error, closedPipeStatus: Int32) -> Int32 {
+    switch error {
+    case let error as OutputError:
+        if error == .closedPipe { return closedPipeStatus }
+        reportError(program: program, subject: "standard output", cause: error.description)
+        return ExitStatus.failure
+    case let error as ToolError:
+        reportError(program: program, error)
+        return error.status
+    default:
+        reportError(program: program, cause: "\(error)")
+        return ExitStatus.failure
+    }
+}

@@ -85,17 +85,8 @@ public func runGenerate(_ request: GenerateRequest) -> Int32 {
         }
         try out.flush()
         return ExitStatus.success
-    } catch let error as OutputError {
-        // a reader that went away (`| head`) is a normal end
-        if error == .closedPipe { return ExitStatus.success }
-        reportError(program: program, subject: "standard output", cause: error.description)
-        return ExitStatus.failure
-    } catch let error as ToolError {
-        reportError(program: program, error)
-        return error.status
     } catch {
-        reportError(program: program, cause: "\(error)")
-        return ExitStatus.failure
+        return exitStatus(program: program, after: error, closedPipeStatus: ExitStatus.success)
     }
 }
 

@@ -360,15 +360,7 @@ public func runScore(_ request: ScoreRequest) -> Int32 {
         }
         try out.flush()
         return status
-    } catch let error as OutputError {
-        if error == .closedPipe { return status }
-        reportError(program: program, subject: "standard output", cause: error.description)
-        return ExitStatus.failure
-    } catch let error as ToolError {
-        reportError(program: program, error)
-        return error.status
     } catch {
-        reportError(program: program, cause: "\(error)")
-        return ExitStatus.failure
+        return exitStatus(program: program, after: error, closedPipeStatus: status)
     }
 }

@@ -56,15 +56,22 @@ public struct Batcher: Sendable {
         } else if resetEvery > 0 {
             for b in 0..<batch where (position + b * resetEvery / batch) % resetEvery == 0 { state.reset(stream: b) }
         }
-        let start = position * steps
-        for t in 0..<steps {
-            for b in 0..<batch {
-                let at = b * streamLength + start + t
-                inputs[t * batch + b] = text[at]
-                targets[t * batch + b] = text[at + 1]
-            }
-        }
+        fillStep(text: text, streamLength: streamLength, start: position * steps, batch: batch, steps: steps,
+                 inputs: inputs, targets: targets)
         position += 1
         return newEpoch
+    }
+}
+
+/// One step of B streams laid side by side in `text` (stream b starts at b·streamLength): the T characters from
+/// `start` of each stream as inputs and the characters after them as targets, time-major (row t·B + b).
+func fillStep(text: UnsafePointer<Int32>, streamLength: Int, start: Int, batch: Int, steps: Int,
+              inputs: UnsafeMutablePointer<Int32>, targets: UnsafeMutablePointer<Int32>) {
+    for t in 0..<steps {
+        for b in 0..<batch {
+            let at = b * streamLength + start + t
+            inputs[t * batch + b] = text[at]
+            targets[t * batch + b] = text[at + 1]
+        }
     }
 }

@@ -66,14 +66,8 @@ public final class StreamBatches {
             stepInBlock = 0
             state.reset()
         }
-        let slice = stepsPerBlock * steps, start = stepInBlock * steps
-        for t in 0..<steps {
-            for b in 0..<batch {
-                let at = b * slice + start + t
-                inputs[t * batch + b] = block[at]
-                targets[t * batch + b] = block[at + 1]
-            }
-        }
+        fillStep(text: block, streamLength: stepsPerBlock * steps, start: stepInBlock * steps, batch: batch,
+                 steps: steps, inputs: inputs, targets: targets)
         stepInBlock += 1
         return true
     }
