@@ -35,11 +35,7 @@ public func runGenerate(_ request: GenerateRequest) -> Int32 {
     let out = CheckedOutput.standardOutput(autoFlush: true)
     do {
         let model = try loadModel(path: request.modelPath)
-        if request.info {
-            try out.write(modelInfoJSON(model, path: request.modelPath) + "\n")
-            try out.flush()
-            return ExitStatus.success
-        }
+        if request.info { return try writeModelInfo(model, path: request.modelPath, to: out) }
         var primeText = request.prime
         var primeSubject = "--prime", primeStatus = ExitStatus.usage
         if let path = request.primeFile {

@@ -23,3 +23,10 @@ public func modelInfoJSON(_ model: Model, path: String) -> String {
     out += ",\"val_bpc\":" + (val.map(jsonNumber) ?? "null")
     return out + "}"
 }
+
+/// `--info` on either tool: the metadata as one JSON line on `out`.
+func writeModelInfo(_ model: Model, path: String, to out: CheckedOutput) throws(OutputError) -> Int32 {
+    try out.write(modelInfoJSON(model, path: path) + "\n")
+    try out.flush()
+    return ExitStatus.success
+}

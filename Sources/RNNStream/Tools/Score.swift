@@ -280,11 +280,7 @@ public func runScore(_ request: ScoreRequest) -> Int32 {
     var status = ExitStatus.success
     do {
         let model = try loadModel(path: request.modelPath)
-        if request.info {
-            try out.write(modelInfoJSON(model, path: request.modelPath) + "\n")
-            try out.flush()
-            return ExitStatus.success
-        }
+        if request.info { return try writeModelInfo(model, path: request.modelPath, to: out) }
         var colored = false
         if request.mode == .color {
             if request.forceColor {
