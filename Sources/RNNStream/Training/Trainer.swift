@@ -201,7 +201,11 @@ public final class Trainer {
             s.lastEvalCharacters = s.characters
             var progress = snapshot()
             s.windowNats = 0; s.windowChars = 0
-            guard let scorer, !validation.isEmpty else { return }
+            guard let scorer, !validation.isEmpty else {
+                // nothing held out (yet): still report, so logs and displays see the run's end
+                observer(.evaluated(progress, improved: false))
+                return
+            }
             let evalStart = Date()
             defer { evalSeconds += Date().timeIntervalSince(evalStart) }
             let before = scorer.totals
