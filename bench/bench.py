@@ -11,6 +11,8 @@ Groups (select with --only gemm,train,infer; default all):
   train  training chars/s of five configurations, rnn-fit vs min_char_rnn_bench.py / torch_charrnn.py.
   infer  on the LSTM 2x512 model trained in `train` (trained here if only `infer` is selected): rnn-score
          chars/s on the validation text, rnn-gen chars/s, time to the first generated character, peak RSS.
+  stream rnn-fit --stream: 1 GiB (256 MiB with --quick) of repeated tiny-shakespeare through a small RNN, then a
+         2x512 LSTM on an endless pipe for the training budget: chars/s and peak RSS (target <= 256 MiB).
 
 Budgets: default 300 s per training run (10 runs: ours + peer for 5 configurations), 2 s per GEMM
 measurement: about 60-65 minutes in all (the peers also score the validation text twice and generate after
@@ -614,6 +616,45 @@ class Ctx:
     pass
 
 
+def bench_stream(ctx, table):
+    """Issue 7: rnn-fit --stream on more text than it keeps. 1 GiB (256 MiB with --quick) of tiny-shakespeare
+    repeated, piped through a small model, then a 2x512 LSTM on the same endless pipe for the training budget:
+    characters per second and peak resident memory (which must not grow with the input)."""
+    rows = []
+    for key, nbytes, flags, seconds in (
+            ("stream_1gib", (256 << 20) if ctx.quick else (1 << 30),
+             ["--cell", "rnn", "--layers", "1", "--hidden", "16", "--batch", "100", "--seq", "100"], None),
+            ("stream_lstm512", None, ["--hidden", "512"], ctx.train_seconds)):
+        logf = os.path.join(OUT, key + ".log.jsonl")
+        # the text again and again until the reader goes away (cat then dies of SIGPIPE and the loop ends)
+        feeder = 'data=$1; shift; while cat "$data"; do :; done' + (f" | head -c {nbytes}" if nbytes else "")
+        argv = ["/bin/sh", "-c", feeder + ' | exec "$0" --stream "$@"', os.path.join(BIN, "rnn-fit"), DATA] + flags + \
+            ["--eval-every", "50000000", "--patience", "0", "-q", "--log", logf, "-o", os.path.join(OUT, key + ".gz")]
+        if seconds:  # the second pipe has no end: --time ends it
+            argv += ["--time", f"{seconds:g}s"]
+        say(f"[stream] {key}: {'%.2f GiB' % (nbytes / (1 << 30)) if nbytes else 'endless pipe'} through rnn-fit --stream {' '.join(flags)}")
+        c = run(key, argv)
+        rec = None
+        try:
+            with open(logf) as f:
+                lines = [json.loads(l) for l in f if l.strip()]
+            rec = lines[-1] if lines else None
+        except OSError:
+            pass
+        cps = rec.get("chars_per_s") if rec else None
+        ctx.results.setdefault("stream", {})[key] = {"rc": c.rc, "wall_s": c.wall, "peak_rss_mib": c.rss_mib, "last_log": rec}
+        rows.append((key, c, cps, rec))
+    (k1, c1, cps1, rec1), (k2, c2, cps2, _) = rows
+    table.add("stream", f"rnn-fit --stream, {'256 MiB' if ctx.quick else '1 GiB'} (RNN 1x16)", cps1, unit="chars/s",
+              note=f"{rec1['chars'] if rec1 else '?'} chars trained in {c1.wall:.0f} s", ours_busy=busy_of(c1))
+    table.add("stream", f"  peak RSS over {'256 MiB' if ctx.quick else '1 GiB'}", c1.rss_mib, unit="MiB", lower_better=True,
+              ours_busy=busy_of(c1))
+    table.add("stream", "rnn-fit --stream LSTM 2x512 B50 T50", cps2, unit="chars/s",
+              note="compare with the in-memory train row (target: within 10%)", ours_busy=busy_of(c2))
+    table.add("stream", "  peak RSS --stream LSTM 2x512", c2.rss_mib, unit="MiB", lower_better=True,
+              target=("max", 256), ours_busy=busy_of(c2))
+
+
 def git_commit():
     r = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
     dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
@@ -624,7 +665,7 @@ def git_commit():
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="20 s per training run, 0.3 s per GEMM measurement")
-    ap.add_argument("--only", default="gemm,train,infer", help="comma-separated groups: gemm, train, infer")
+    ap.add_argument("--only", default="gemm,train,infer,stream", help="comma-separated groups: gemm, train, infer, stream")
     ap.add_argument("--seconds", type=float, help="training budget per run (default 300, --quick 20)")
     ap.add_argument("--gemm-seconds", type=float, help="seconds per GEMM measurement (default 2, --quick 0.3)")
     ap.add_argument("--quality", action="store_true", help="only the 15-minute quality comparison (issue 4)")
@@ -640,7 +681,7 @@ def main():
     global WAIT_IDLE_S
     WAIT_IDLE_S = args.wait_idle
     groups = {g.strip() for g in args.only.split(",") if g.strip()}
-    bad = groups - {"gemm", "train", "infer"}
+    bad = groups - {"gemm", "train", "infer", "stream"}
     if bad:
         ap.error(f"unknown group(s) in --only: {', '.join(sorted(bad))}")
     if not os.path.isfile(DATA):
@@ -699,6 +740,8 @@ def main():
             trained = bench_train(ctx, table, {c["key"] for c in TRAIN})
         if "infer" in groups:
             bench_infer(ctx, table, trained)
+        if "stream" in groups:
+            bench_stream(ctx, table)
     total = probe.stop()
     la1 = loadavg()
     ctx.results["loadavg_after"] = la1
