@@ -156,4 +156,21 @@ struct ReliabilityTests {
         #expect(run.status == 1, "\(run)")
         #expect(run.err.hasPrefix("rnn-fit: standard output: "), "\(run)")
     }
+
+    @Test func sampleAndCheckpointCadences() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let text = try directory.write("text.txt", englishText(scalars: 5_000))
+        // --sample-every 0s samples at every step that is not a validation; --checkpoint-every 0s rewrites each step
+        let fit = try CLI.run("rnn-fit", ["--hidden", "8", "--layers", "1", "--steps", "5", "--sample-every", "0s",
+                                          "--checkpoint", directory.file("ck.gz"), "--checkpoint-every", "0s",
+                                          "-o", directory.file("m.gz")], stdin: .file(text))
+        #expect(fit.status == 0, "\(fit)")
+        #expect(fit.err.contains("rnn-fit: sample:"), "\(fit)")
+        #expect(FileManager.default.fileExists(atPath: directory.file("ck.gz")))
+        for bad in [["--sample-every", "soon"], ["--checkpoint-every", "-1m"]] {
+            let run = try CLI.run("rnn-fit", bad, stdin: .file(text))
+            expectOneLineError(run, status: 64, mentioning: bad[0])
+        }
+    }
 }
