@@ -28,7 +28,7 @@ fast.append(.unsafeFlags(fastFlags, .when(configuration: .release)))
 
 let package = Package(
     name: "rnnstream",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "RNNStream", targets: ["RNNStream"]),
         .executable(name: "rnn-fit", targets: ["rnn-fit"]),

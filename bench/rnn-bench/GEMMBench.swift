@@ -55,7 +55,7 @@ func measureFMAPeak(threads: Int, seconds: Double) -> Double {
 }
 
 /// Which product a benchmark runs.
-enum BenchProduct: String { case matmul, matmulBT, matmulAT, vecmat }
+enum BenchProduct: String { case matmul, matmulBT, matmulAT, vecmat, packedVecmat }
 
 /// Median GFLOP/s of one product (2·M·N·K flops per call) over repeated calls for at least `seconds`
 /// (and at least 5 calls) after 3 warm-up calls, with Threads.count = `threads`.
@@ -72,6 +72,8 @@ func benchProduct(_ product: BenchProduct, m: Int, n: Int, k: Int, threads: Int,
     }
     let a = fill(m * k), b = fill(k * n)
     var c = [Float](repeating: 0, count: m * n)
+    let packed = PackedMatrix(k: k, n: n)
+    if product == .packedVecmat { b.withUnsafeBufferPointer { packed.pack($0.baseAddress!, ldb: n) } }
     let call = {
         a.withUnsafeBufferPointer { a in
             b.withUnsafeBufferPointer { b in
@@ -82,6 +84,7 @@ func benchProduct(_ product: BenchProduct, m: Int, n: Int, k: Int, threads: Int,
                     case .matmulBT: matmulBT(m: m, n: n, k: k, a: ap, lda: k, b: bp, ldb: k, c: cp, ldc: n, accumulate: false)
                     case .matmulAT: matmulAT(m: m, n: n, k: k, a: ap, lda: m, b: bp, ldb: n, c: cp, ldc: n, accumulate: false)
                     case .vecmat: vecmat(n: n, k: k, x: ap, w: bp, ldw: n, y: cp, accumulate: false)
+                    case .packedVecmat: matmul(m: 1, a: ap, lda: k, packed: packed, c: cp, ldc: n, accumulate: false)
                     }
                 }
             }

@@ -1,7 +1,7 @@
 // rnn-bench: throughput of the kernels.
 // Usage: rnn-bench [seconds-per-measurement] [--model-shapes] [--json]
 //        (--json: one JSON object on stdout instead of the table, for bench/bench.py)
-//        rnn-bench --shape PRODUCT M N K THREADS [seconds]   (PRODUCT: matmul, matmulBT, matmulAT, vecmat)
+//        rnn-bench --shape PRODUCT M N K THREADS [seconds]   (PRODUCT: matmul, matmulBT, matmulAT, vecmat, packedVecmat)
 import Foundation
 
 let arguments = Array(CommandLine.arguments.dropFirst())

@@ -4,6 +4,10 @@
 /// A chunk of C characters runs layer by layer: the first layer's input is a row lookup, upper layers get their
 /// input projection as one (C, In)·(In, G·H) product, the recurrent product runs per character as a
 /// vector-matrix product streaming `wh` once, and the head is one (C, H)·(H, V) product.
+///
+/// The weights it multiplies by are kept packed (`PackedMatrix`), which a batch-1 product streams faster than
+/// the row-major tensors. Whoever changes `parameters` (training, `--adapt`) calls `weightsChanged()` before the
+/// next `advance`.
 public final class Predictor {
     public let config: ModelConfig
     public let parameters: Parameters
@@ -18,8 +22,14 @@ public final class Predictor {
     private let scratchC: FloatBuffer  // (H) LSTM new c
     /// (C, V) logits of the last chunk: row i predicts the character after input i.
     public let logits: FloatBuffer
+    // packed copies of the weights: per layer wh (H, G·H) and wx (In, G·H) (layer 0's wx is a lookup), head.w
+    private let packedWh: [PackedMatrix]
+    private let packedWx: [PackedMatrix]
+    private let packedHead: PackedMatrix
 
-    public init(parameters: Parameters, maxChunk: Int = 128) {
+    /// `recurrentPacking`: storage for the packed `wh` of each layer to borrow instead of owning a copy (the
+    /// trainer lends its network's, which the network packs again at its next step anyway).
+    public init(parameters: Parameters, maxChunk: Int = 128, recurrentPacking: [PackedMatrix]? = nil) {
         config = parameters.config
         self.parameters = parameters
         self.maxChunk = maxChunk
@@ -32,6 +42,26 @@ public final class Predictor {
         outs = [FloatBuffer(count: maxChunk * config.hiddenSize), FloatBuffer(count: maxChunk * config.hiddenSize)]
         scratchC = FloatBuffer(count: config.hiddenSize)
         logits = FloatBuffer(count: maxChunk * config.vocabSize)
+        let GH = config.cell.gates * config.hiddenSize
+        if let borrowed = recurrentPacking {
+            precondition(borrowed.count == config.layers && borrowed.allSatisfy { $0.k == config.hiddenSize && $0.n == GH })
+            packedWh = borrowed
+        } else {
+            packedWh = (0..<config.layers).map { _ in PackedMatrix(k: config.hiddenSize, n: GH) }
+        }
+        packedWx = (0..<config.layers).map { k in PackedMatrix(k: k == 0 ? 0 : config.hiddenSize, n: GH) }
+        packedHead = PackedMatrix(k: config.hiddenSize, n: config.vocabSize)
+        weightsChanged()
+    }
+
+    /// Packs the current `parameters` again; call after changing them.
+    public func weightsChanged() {
+        let p = parameters, GH = G * H
+        for k in 0..<L {
+            packedWh[k].pack(p.wh(k), ldb: GH)
+            if k > 0 { packedWx[k].pack(p.wx(k), ldb: GH) }
+        }
+        packedHead.pack(p.headW, ldb: V)
     }
 
     /// Back to the fresh state (all zeros).
@@ -81,25 +111,23 @@ public final class Predictor {
                         j += 8
                     }
                 }
-            } else if C == 1 {
-                vecmat(n: GH, k: H, x: below, w: p.wx(k), ldw: GH, y: zp, accumulate: true)
             } else {
-                matmul(m: C, n: GH, k: H, a: below, lda: H, b: p.wx(k), ldb: GH, c: zp, ldc: GH, accumulate: true)
+                matmul(m: C, a: below, lda: H, packed: packedWx[k], c: zp, ldc: GH, accumulate: true)
             }
             // the recurrence, one character at a time
-            let hk = h[k].pointer
+            let hk = h[k].pointer, wh = packedWh[k]
             for t in 0..<C {
                 let zt = zp + t * GH, ht = out + t * H
                 switch config.cell {
                 case .rnn:
-                    vecmat(n: GH, k: H, x: hk, w: p.wh(k), ldw: GH, y: zt, accumulate: true)
+                    matmul(m: 1, a: hk, lda: H, packed: wh, c: zt, ldc: GH, accumulate: true)
                     RNNCell.forward(rows: 1, hidden: H, z: zt, h: ht)
                 case .lstm:
-                    vecmat(n: GH, k: H, x: hk, w: p.wh(k), ldw: GH, y: zt, accumulate: true)
+                    matmul(m: 1, a: hk, lda: H, packed: wh, c: zt, ldc: GH, accumulate: true)
                     LSTMCell.forward(rows: 1, hidden: H, z: zt, cPrev: c[k].pointer, c: scratchC.pointer, h: ht)
                     c[k].copy(from: scratchC)
                 case .gru:
-                    vecmat(n: GH, k: H, x: hk, w: p.wh(k), ldw: GH, y: zh.pointer, accumulate: false)
+                    matmul(m: 1, a: hk, lda: H, packed: wh, c: zh.pointer, ldc: GH, accumulate: false)
                     GRUCell.forward(rows: 1, hidden: H, zx: zt, zh: zh.pointer, bhn: p.bhn(k), hPrev: hk, h: ht)
                 }
                 hk.update(from: ht, count: H)
@@ -108,10 +136,6 @@ public final class Predictor {
         // head: logits = top·head.w + head.b
         let top = outs[(L - 1) & 1].pointer, lg = logits.pointer
         for r in 0..<C { (lg + r * V).update(from: p.headB, count: V) }
-        if C == 1 {
-            vecmat(n: V, k: H, x: top, w: p.headW, ldw: V, y: lg, accumulate: true)
-        } else {
-            matmul(m: C, n: V, k: H, a: top, lda: H, b: p.headW, ldb: V, c: lg, ldc: V, accumulate: true)
-        }
+        matmul(m: C, a: top, lda: H, packed: packedHead, c: lg, ldc: V, accumulate: true)
     }
 }

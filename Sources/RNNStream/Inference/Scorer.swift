@@ -64,9 +64,10 @@ public final class Scorer {
     /// Called with (index, nats) for every scored character, in order, when set.
     public var onCharacter: ((Int32, Double) -> Void)?
 
-    public init(parameters: Parameters, vocabulary: Vocabulary, chunk: Int = 128) {
+    /// `recurrentPacking`: see `Predictor.init`.
+    public init(parameters: Parameters, vocabulary: Vocabulary, chunk: Int = 128, recurrentPacking: [PackedMatrix]? = nil) {
         self.vocabulary = vocabulary
-        predictor = Predictor(parameters: parameters, maxChunk: chunk)
+        predictor = Predictor(parameters: parameters, maxChunk: chunk, recurrentPacking: recurrentPacking)
         V = parameters.config.vocabSize
         targets = [Int32](repeating: -1, count: chunk)
         rowLoss = [Double](repeating: 0, count: chunk)
@@ -74,6 +75,9 @@ public final class Scorer {
         pending.reserveCapacity(chunk)
         reset()
     }
+
+    /// Call after changing the parameters this scorer was made with (training between evaluations).
+    public func weightsChanged() { predictor.weightsChanged() }
 
     /// Start a new stream from the fresh state (totals are kept).
     public func reset() {

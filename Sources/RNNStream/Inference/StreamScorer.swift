@@ -215,6 +215,7 @@ public final class StreamScorer {
             if a.options.clip > 0 && norm > a.options.clip { scaleGradients(a.grads, by: Float(a.options.clip / norm)) }
             if norm.isFinite {
                 a.optimizer.update(parameters: parameters, gradients: a.grads, learningRate: Float(a.options.learningRate))
+                predictor.weightsChanged()
             }
         }
         // the next unroll starts before this chunk's last character

@@ -55,6 +55,8 @@ public final class Network {
     // Per layer, the recurrent weights packed once per run for the per-step products: wh (H, G·H) for the
     // forward h_prev·wh, whᵀ (G·H, H) for the backward dz·whᵀ.
     private let packedWh: [PackedMatrix]
+    /// The packed `wh` storage, which `run` fills from the parameters at every call; others may use it between calls.
+    var recurrentPacking: [PackedMatrix] { packedWh }
     private let packedWhT: [PackedMatrix]
 
     public init(config: ModelConfig, batch: Int, steps: Int) {

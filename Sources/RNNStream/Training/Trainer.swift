@@ -163,7 +163,9 @@ public final class Trainer {
         network.dropout = Float(options.dropout)
         let schedule = Schedule(base: options.resolvedLearningRate, warmupSteps: options.warmupSteps, decay: options.decay)
         var inputs = [Int32](repeating: 0, count: batch * seq), targets = inputs
-        let scorer = validation.isEmpty && stream == nil ? nil : Scorer(parameters: params, vocabulary: vocabulary)
+        // validation borrows the network's packed recurrent weights (packed again at the start of every step)
+        let scorer = validation.isEmpty && stream == nil
+            ? nil : Scorer(parameters: params, vocabulary: vocabulary, recurrentPacking: network.recurrentPacking)
         let evalEvery = options.evalEvery ?? max(10 * (stream?.validationLimit ?? validation.count), 200_000)
         var lastNorm = 0.0, lr = schedule.rate(step: s.step, progress: 0)
         var lastReport = Date(), lastSample = Date(), lastCheckpoint = Date(), evalSeconds = 0.0
@@ -209,6 +211,7 @@ public final class Trainer {
             let evalStart = Date()
             defer { evalSeconds += Date().timeIntervalSince(evalStart) }
             let before = scorer.totals
+            scorer.weightsChanged()
             scorer.reset()
             validation.withUnsafeBufferPointer { scorer.feed(indices: $0) }
             scorer.flush()
