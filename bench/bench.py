@@ -351,14 +351,14 @@ def bench_gemm(ctx, table):
 
     peak2 = oj["fma_peak_gflops_2t"] if oj else None
     ref2 = ref.get("fma_f32_gflops_2t") if ref else None
-    table.add("gemm", "FMA peak, 2 threads", peak2, ref2, unit="GFLOP/s", peer_name="fma_peak.c",
+    table.add("gemm", "FMA peak (our widest vector), 2 threads", peak2, ref2, unit="GFLOP/s", peer_name="fma_peak.c",
               note="peer column: shared fma_peak.c" + (f"; clock {ref['clock_ghz_dep_add']:.2f} GHz"
                                                        if ref and "clock_ghz_dep_add" in ref else ""),
               ours_busy=busy_of(ours))
     ref512_2 = ref512.get("fma_f32_gflops_2t") if ref512 else None
     if ref512:
         table.add("gemm", "  FMA peak AVX-512, 2 threads", None, ref512_2, unit="GFLOP/s",
-                  note="reference: fma_peak.c widened to __m512 (OpenBLAS uses AVX-512 here; rnnstream AVX2)")
+                  note="reference: fma_peak.c widened to __m512 (OpenBLAS and our AVX-512 build use 512-bit FMA here)")
     for (m, n, k) in GEMM_SHAPES:
         g = None
         if oj:

@@ -8,12 +8,19 @@ private func nowSeconds() -> Double { Double(DispatchTime.now().uptimeNanosecond
 /// Keeps benchmark results observable so the optimiser cannot drop the work.
 nonisolated(unsafe) private var sink: Float = 0
 
-/// `count` FMA steps on 12 independent SIMD8 chains (enough to cover FMA latency on both pipes);
+/// The widest vector the build's kernels use: 16 floats when built with AVX-512, else 8.
+#if RNNSTREAM_AVX512
+typealias PeakVector = SIMD16<Float>
+#else
+typealias PeakVector = SIMD8<Float>
+#endif
+
+/// `count` FMA steps on 12 independent chains of `PeakVector` (enough to cover FMA latency on both pipes);
 /// returns a value depending on all of them.
 @inline(never)
 private func fmaChains(_ count: Int, _ seed: Float) -> Float {
-    let x = SIMD8<Float>(repeating: 1 + seed * 1e-9), y = SIMD8<Float>(repeating: 1e-7 * seed)
-    var a0 = SIMD8<Float>(repeating: seed), a1 = a0 + 1, a2 = a0 + 2, a3 = a0 + 3
+    let x = PeakVector(repeating: 1 + seed * 1e-9), y = PeakVector(repeating: 1e-7 * seed)
+    var a0 = PeakVector(repeating: seed), a1 = a0 + 1, a2 = a0 + 2, a3 = a0 + 3
     var a4 = a0 + 4, a5 = a0 + 5, a6 = a0 + 6, a7 = a0 + 7
     var a8 = a0 + 8, a9 = a0 + 9, a10 = a0 + 10, a11 = a0 + 11
     for _ in 0..<count {
@@ -26,8 +33,8 @@ private func fmaChains(_ count: Int, _ seed: Float) -> Float {
     return s.sum()
 }
 
-/// GFLOP/s of `threads` threads each running independent SIMD8 FMA chains at the same time
-/// (2 flops per lane per FMA: 12 chains × 8 lanes × 2 per step). Best of several rounds of ~`seconds`/5.
+/// GFLOP/s of `threads` threads each running independent FMA chains at the same time
+/// (2 flops per lane per FMA: 12 chains × `PeakVector` lanes × 2 per step). Best of several rounds of ~`seconds`/5.
 func measureFMAPeak(threads: Int, seconds: Double) -> Double {
     // Calibrate the step count of one round on one thread.
     var steps = 1 << 16
@@ -49,7 +56,7 @@ func measureFMAPeak(threads: Int, seconds: Double) -> Double {
             if r == 0.5 { sink += r }
         }
         let elapsed = nowSeconds() - start
-        best = max(best, Double(threads) * Double(roundSteps) * 12 * 8 * 2 / elapsed / 1e9)
+        best = max(best, Double(threads) * Double(roundSteps) * 12 * Double(PeakVector.scalarCount) * 2 / elapsed / 1e9)
     }
     return best
 }

@@ -45,7 +45,7 @@ if arguments.contains("--json") {
 print("== matrix kernels (GFLOP/s, median of repeated calls, \(seconds) s each) ==")
 let peak1 = measureFMAPeak(threads: 1, seconds: seconds)
 let peak2 = measureFMAPeak(threads: 2, seconds: seconds)
-print("FMA peak  1 thread: \(fmt(peak1))   2 threads: \(fmt(peak2))")
+print("FMA peak (\(PeakVector.scalarCount)-wide)  1 thread: \(fmt(peak1))   2 threads: \(fmt(peak2))")
 print("matmul M×N×K          1 thr   2 thr   of 2-thread peak")
 for (m, n, k) in gemmShapes {
     let g1 = benchGEMM(m: m, n: n, k: k, threads: 1, seconds: seconds)
