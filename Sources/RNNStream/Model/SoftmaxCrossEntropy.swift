@@ -22,10 +22,12 @@ enum SoftmaxCrossEntropy {
                 let n = V - j
                 var v = load8(row + j, n)
                 if n < 8 { for l in n..<8 { v[l] = -.infinity } }
-                mv = pointwiseMax(mv, v)
+                // compare-and-blend: pointwiseMax and max() run out of line, unspecialised
+                mv.replace(with: v, where: v .> mv)
                 j += 8
             }
-            let m = mv.max()
+            var m = mv[0]
+            for l in 1..<8 where mv[l] > m { m = mv[l] }
             let xt = Double(row[target] - m)
             var sv = Float8()
             j = 0
