@@ -79,8 +79,9 @@ func benchProduct(_ product: BenchProduct, m: Int, n: Int, k: Int, threads: Int,
     }
     let a = fill(m * k), b = fill(k * n)
     var c = [Float](repeating: 0, count: m * n)
-    let packed = PackedMatrix(k: k, n: n)
-    if product == .packedVecmat { b.withUnsafeBufferPointer { packed.pack($0.baseAddress!, ldb: n) } }
+    // B packed once, only for the product that reads it packed
+    let packed = product == .packedVecmat ? PackedMatrix(k: k, n: n) : nil
+    if let packed { b.withUnsafeBufferPointer { packed.pack($0.baseAddress!, ldb: n) } }
     let call = {
         a.withUnsafeBufferPointer { a in
             b.withUnsafeBufferPointer { b in
@@ -91,7 +92,7 @@ func benchProduct(_ product: BenchProduct, m: Int, n: Int, k: Int, threads: Int,
                     case .matmulBT: matmulBT(m: m, n: n, k: k, a: ap, lda: k, b: bp, ldb: k, c: cp, ldc: n, accumulate: false)
                     case .matmulAT: matmulAT(m: m, n: n, k: k, a: ap, lda: m, b: bp, ldb: n, c: cp, ldc: n, accumulate: false)
                     case .vecmat: vecmat(n: n, k: k, x: ap, w: bp, ldw: n, y: cp, accumulate: false)
-                    case .packedVecmat: matmul(m: 1, a: ap, lda: k, packed: packed, c: cp, ldc: n, accumulate: false)
+                    case .packedVecmat: matmul(m: 1, a: ap, lda: k, packed: packed!, c: cp, ldc: n, accumulate: false)
                     }
                 }
             }

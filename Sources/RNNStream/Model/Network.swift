@@ -54,9 +54,8 @@ public final class Network {
     private let dhDirect: FloatBuffer   // (B, H) GRU direct path z ⊙ dh
     // Per layer, the recurrent weights packed once per run for the per-step products: wh (H, G·H) for the
     // forward h_prev·wh, whᵀ (G·H, H) for the backward dz·whᵀ.
-    private let packedWh: [PackedMatrix]
-    /// The packed `wh` storage, which `run` fills from the parameters at every call; others may use it between calls.
-    var recurrentPacking: [PackedMatrix] { packedWh }
+    // `run` fills packedWh from the parameters at every call; validation borrows it between calls.
+    let packedWh: [PackedMatrix]
     private let packedWhT: [PackedMatrix]
 
     public init(config: ModelConfig, batch: Int, steps: Int) {
