@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import RNNStream
+import RNNShell
 
 extension ParsableCommand {
     /// Parses the command line and runs the command, like `main()`, except that a bad command line is reported

@@ -1,6 +1,10 @@
 import ArgumentParser
 import Foundation
-import RNNStream
+import RNNTools
+import RNNShell
+import RNNKernels
+import RNNModel
+import RNNTraining
 import RNNStreamCLI
 
 extension CellKind: ExpressibleByArgument {}

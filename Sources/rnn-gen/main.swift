@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import RNNStream
+import RNNTools
+import RNNShell
+import RNNKernels
+import RNNInference
 import RNNStreamCLI
 
 struct Gen: ParsableCommand {

@@ -6,7 +6,14 @@ import Glibc
 import Darwin
 #endif
 import Testing
-@testable import RNNStream
+@testable import RNNKernels
+@testable import RNNText
+@testable import RNNModel
+@testable import RNNFormat
+@testable import RNNInference
+@testable import RNNTraining
+@testable import RNNShell
+@testable import RNNTools
 
 nonisolated(unsafe) private var sharedModelDirectory: String? = nil
 

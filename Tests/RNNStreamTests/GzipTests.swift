@@ -1,6 +1,13 @@
 import Foundation
 import Testing
-@testable import RNNStream
+@testable import RNNKernels
+@testable import RNNText
+@testable import RNNModel
+@testable import RNNFormat
+@testable import RNNInference
+@testable import RNNTraining
+@testable import RNNShell
+@testable import RNNTools
 
 @Suite struct GzipTests {
     static func sample(_ n: Int) -> [UInt8] {

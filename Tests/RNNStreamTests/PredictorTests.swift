@@ -1,6 +1,13 @@
 import Foundation
 import Testing
-@testable import RNNStream
+@testable import RNNKernels
+@testable import RNNText
+@testable import RNNModel
+@testable import RNNFormat
+@testable import RNNInference
+@testable import RNNTraining
+@testable import RNNShell
+@testable import RNNTools
 
 /// A model big enough that the Predictor's products split over threads (G·H·H ≥ 256K multiply-adds for the
 /// LSTM), with random weights of a scale that keeps the gates away from saturation.

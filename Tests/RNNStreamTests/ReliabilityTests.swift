@@ -1,6 +1,13 @@
 import Foundation
 import Testing
-@testable import RNNStream
+@testable import RNNKernels
+@testable import RNNText
+@testable import RNNModel
+@testable import RNNFormat
+@testable import RNNInference
+@testable import RNNTraining
+@testable import RNNShell
+@testable import RNNTools
 
 /// Issue 5: interrupts, checkpoints and resume, fine-tuning, hostile text. Runs the built tools.
 @Suite(.serialized)

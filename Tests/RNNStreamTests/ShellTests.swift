@@ -4,7 +4,14 @@ import Glibc
 import Darwin
 #endif
 import Testing
-@testable import RNNStream
+@testable import RNNKernels
+@testable import RNNText
+@testable import RNNModel
+@testable import RNNFormat
+@testable import RNNInference
+@testable import RNNTraining
+@testable import RNNShell
+@testable import RNNTools
 
 /// A fresh empty directory under /tmp.
 private func makeTemporaryDirectory() -> String {

@@ -1,6 +1,13 @@
 import Foundation
 import Testing
-@testable import RNNStream
+@testable import RNNKernels
+@testable import RNNText
+@testable import RNNModel
+@testable import RNNFormat
+@testable import RNNInference
+@testable import RNNTraining
+@testable import RNNShell
+@testable import RNNTools
 
 /// Issue 7: `rnn-fit --stream`.
 @Suite(.serialized)

@@ -4,7 +4,14 @@ import Glibc
 import Darwin
 #endif
 import Testing
-@testable import RNNStream
+@testable import RNNKernels
+@testable import RNNText
+@testable import RNNModel
+@testable import RNNFormat
+@testable import RNNInference
+@testable import RNNTraining
+@testable import RNNShell
+@testable import RNNTools
 
 /// A read-only descriptor on a temporary (already unlinked) file holding `bytes`.
 private func fdWith(_ bytes: [UInt8]) -> Int32 {

@@ -1,6 +1,6 @@
 // Throughput of the matrix kernels against the machine's FMA peak.
 import Dispatch
-import RNNStream
+import RNNKernels
 
 @inline(__always)
 private func nowSeconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }

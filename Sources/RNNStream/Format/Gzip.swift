@@ -1,4 +1,7 @@
 import CZlib
+import RNNModel
+import RNNKernels
+import RNNText
 
 /// Why a gzip stream could not be decompressed. `description` is a single-line human cause.
 public enum GzipError: Error, CustomStringConvertible, Equatable, Sendable {

@@ -1,3 +1,7 @@
+import RNNModel
+import RNNKernels
+import RNNText
+
 /// A parsed JSON value (RFC 8259). Objects keep their members in file order; keys are unique.
 public enum JSONValue: Sendable, Equatable {
     case object([(key: String, value: JSONValue)])

@@ -1,3 +1,7 @@
+import RNNModel
+import RNNKernels
+import RNNText
+
 /// Streaming SHA-256 (FIPS 180-4) in pure Swift: `update` any number of times, then `finalize` once.
 ///
 /// Used for the digest of the training text stored in a model's provenance (`train_sha256`).

@@ -1,3 +1,7 @@
+import RNNModel
+import RNNKernels
+import RNNText
+
 /// A safetensors file holding float32 tensors (https://github.com/huggingface/safetensors):
 ///
 ///     [8-byte little-endian u64 N][N bytes of JSON header][data section: raw little-endian values]

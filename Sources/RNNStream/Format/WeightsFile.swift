@@ -5,6 +5,9 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import RNNModel
+import RNNKernels
+import RNNText
 
 /// The memory budget of reading one weights file, in bytes (1 GiB).
 ///

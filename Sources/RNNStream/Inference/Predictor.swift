@@ -1,3 +1,7 @@
+import RNNModel
+import RNNKernels
+import RNNText
+
 /// One stream at batch 1: feeds characters through the layers, carrying the state, and yields the logits that
 /// predict each next character. Used by rnn-gen (one character at a time), rnn-score and validation (chunks).
 ///
@@ -100,17 +104,9 @@ public final class Predictor {
         for k in 0..<L {
             let out = outs[k & 1].pointer, below = outs[(k + 1) & 1].pointer
             // zx = x·wx + b for the whole chunk
-            for r in 0..<C { (zp + r * GH).update(from: p.b(k), count: GH) }
+            broadcastRows(rows: C, cols: GH, p.b(k), into: zp)
             if k == 0 {
-                for r in 0..<C {
-                    let row = p.wx(0) + Int(inputs[r]) * GH, dst = zp + r * GH
-                    var j = 0
-                    while j < GH {
-                        let n = GH - j
-                        store8(load8(dst + j, n) + load8(row + j, n), dst + j, n)
-                        j += 8
-                    }
-                }
+                gatherAddRows(rows: C, cols: GH, table: p.wx(0), indices: inputs, into: zp)
             } else {
                 matmul(m: C, a: below, lda: H, packed: packedWx[k], c: zp, ldc: GH, accumulate: true)
             }
@@ -135,7 +131,7 @@ public final class Predictor {
         }
         // head: logits = top·head.w + head.b
         let top = outs[(L - 1) & 1].pointer, lg = logits.pointer
-        for r in 0..<C { (lg + r * V).update(from: p.headB, count: V) }
+        broadcastRows(rows: C, cols: V, p.headB, into: lg)
         matmul(m: C, a: top, lda: H, packed: packedHead, c: lg, ldc: V, accumulate: true)
     }
 }

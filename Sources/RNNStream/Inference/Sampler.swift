@@ -1,4 +1,7 @@
 import Foundation
+import RNNModel
+import RNNKernels
+import RNNText
 
 /// How to turn logits into the next character.
 public struct SamplingOptions: Sendable, Equatable {

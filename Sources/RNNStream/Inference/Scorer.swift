@@ -1,4 +1,7 @@
 import Foundation
+import RNNModel
+import RNNKernels
+import RNNText
 
 /// Totals of a scoring pass.
 ///

@@ -1,4 +1,7 @@
 import Foundation
+import RNNModel
+import RNNKernels
+import RNNText
 
 /// One character of a scored text and what it cost.
 public struct ScoredCharacter: Sendable, Equatable {

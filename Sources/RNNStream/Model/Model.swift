@@ -1,3 +1,6 @@
+import RNNKernels
+import RNNText
+
 /// A trained (or freshly initialised) character model: sizes, vocabulary, tensors and provenance.
 public struct Model: Sendable {
     public var config: ModelConfig

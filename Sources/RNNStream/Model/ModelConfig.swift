@@ -1,3 +1,6 @@
+import RNNKernels
+import RNNText
+
 // Shape legend used across Model/ and Training/:
 //   V  vocabulary size        H  hidden size        L  layers
 //   T  unroll (seq) length    B  batch (streams)    G  gates per cell (1 rnn, 4 lstm, 3 gru)

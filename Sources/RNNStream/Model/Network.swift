@@ -1,3 +1,6 @@
+import RNNKernels
+import RNNText
+
 /// The carried recurrent state of B streams: per layer h (B, H) and, for an LSTM, c (B, H).
 public final class RecurrentState {
     public let batch: Int
@@ -55,7 +58,7 @@ public final class Network {
     // Per layer, the recurrent weights packed once per run for the per-step products: wh (H, G·H) for the
     // forward h_prev·wh, whᵀ (G·H, H) for the backward dz·whᵀ.
     // `run` fills packedWh from the parameters at every call; validation borrows it between calls.
-    let packedWh: [PackedMatrix]
+    package let packedWh: [PackedMatrix]
     private let packedWhT: [PackedMatrix]
 
     public init(config: ModelConfig, batch: Int, steps: Int) {
@@ -112,14 +115,9 @@ public final class Network {
             if config.cell == .lstm { cs[k].pointer.update(from: state.c[k].pointer, count: B * H) }
             // zx = x·wx + b for all T·B rows; x is one-hot for layer 0, so x·wx is the row wx[x]
             let wx = p.wx(k), bias = p.b(k)
-            for r in 0..<TB {
-                (a + r * GH).update(from: bias, count: GH)
-            }
+            broadcastRows(rows: TB, cols: GH, bias, into: a)
             if k == 0 {
-                for r in 0..<TB {
-                    let row = wx + Int(inputs[r]) * GH, out = a + r * GH
-                    for j in 0..<GH { out[j] += row[j] }
-                }
+                gatherAddRows(rows: TB, cols: GH, table: wx, indices: inputs, into: a)
             } else {
                 matmul(m: TB, n: GH, k: H, a: layerInput(k, dropping: dropping), lda: H, b: wx, ldb: GH,
                        c: a, ldc: GH, accumulate: true)
@@ -146,19 +144,15 @@ public final class Network {
             if config.cell == .lstm { state.c[k].pointer.update(from: cs[k].pointer + T * B * H, count: B * H) }
             if dropping {
                 // inverted dropout: keep with probability 1-p and scale by 1/(1-p)
-                let m = mask[k].pointer, d = dropped[k].pointer, src = hk + B * H
-                let keep = 1 - dropout, scale = 1 / keep
-                for i in 0..<(TB * H) {
-                    m[i] = rng.nextFloat() < keep ? scale : 0
-                    d[i] = src[i] * m[i]
-                }
+                RNNKernels.dropout(count: TB * H, keep: 1 - dropout, rng: &rng, mask: mask[k].pointer,
+                                   src: hk + B * H, out: dropped[k].pointer)
             }
         }
 
         // Output head over all rows: logits = top·head.w + head.b
         let top = layerInput(L, dropping: dropping)
         let lg = logits.pointer
-        for r in 0..<TB { (lg + r * V).update(from: p.headB, count: V) }
+        broadcastRows(rows: TB, cols: V, p.headB, into: lg)
         matmul(m: TB, n: V, k: H, a: top, lda: H, b: p.headW, ldb: V, c: lg, ldc: V, accumulate: true)
         let scale: Float? = training ? 1 / Float(max(scoredRows, 1)) : nil
         let loss = SoftmaxCrossEntropy.forward(rows: TB, vocab: V, logits: lg, targets: targets, gradScale: scale)
@@ -171,10 +165,7 @@ public final class Network {
 
         for k in stride(from: L - 1, through: 0, by: -1) {
             let a = act[k].pointer, hk = hs[k].pointer, dzk = act[k].pointer, d = dOut.pointer
-            if dropping {
-                let m = mask[k].pointer
-                for i in 0..<(TB * H) { d[i] *= m[i] }
-            }
+            if dropping { multiplyInPlace(d, mask[k].pointer, count: TB * H) }
             dh.zero()
             dc.zero()
             let whT = packedWhT[k]
@@ -182,7 +173,7 @@ public final class Network {
             for t in stride(from: T - 1, through: 0, by: -1) {
                 // total gradient at h_t: from above (or the head) plus from step t+1
                 let dht = d + t * B * H
-                for i in 0..<(B * H) { dht[i] += dh[i] }
+                addInPlace(dht, dh.pointer, count: B * H)
                 let hPrev = hk + t * B * H, dzt = dzk + t * B * GH
                 switch config.cell {
                 case .rnn:
@@ -207,19 +198,11 @@ public final class Network {
             columnSum(rows: TB, cols: GH, dzk, into: g.b(k))
             if config.cell == .gru {
                 // dbhn = Σ dzh_n (the n-block)
-                let gb = g.bhn(k)
-                for r in 0..<TB {
-                    let row = dzRec + r * GH + 2 * H
-                    for j in 0..<H { gb[j] += row[j] }
-                }
+                columnSum(rows: TB, cols: H, dzRec + 2 * H, ld: GH, into: g.bhn(k))
             }
             if k == 0 {
                 // one-hot input: scatter-add each row of dz into the row of wx it selected
-                let gwx = g.wx(0)
-                for r in 0..<TB {
-                    let row = gwx + Int(inputs[r]) * GH, src = dzk + r * GH
-                    for j in 0..<GH { row[j] += src[j] }
-                }
+                scatterAddRows(rows: TB, cols: GH, dzk, indices: inputs, into: g.wx(0))
             } else {
                 let x = layerInput(k, dropping: dropping)
                 matmulAT(m: H, n: GH, k: TB, a: x, lda: H, b: dzk, ldb: GH, c: g.wx(k), ldc: GH, accumulate: true)
@@ -228,19 +211,5 @@ public final class Network {
             }
         }
         return loss
-    }
-}
-
-/// out[j] += Σ_r m[r, j]
-@inline(__always)
-func columnSum(rows: Int, cols: Int, _ m: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
-    for r in 0..<rows {
-        let row = m + r * cols
-        var j = 0
-        while j < cols {
-            let n = cols - j
-            store8(load8(out + j, n) + load8(row + j, n), out + j, n)
-            j += 8
-        }
     }
 }

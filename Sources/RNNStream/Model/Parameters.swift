@@ -1,3 +1,6 @@
+import RNNKernels
+import RNNText
+
 /// All of a model's tensors in one flat, aligned buffer, in `ModelConfig.tensorShapes` order.
 ///
 /// Training keeps the values, the gradients and each optimizer moment in buffers of this one layout, so the

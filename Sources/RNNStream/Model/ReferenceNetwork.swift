@@ -1,4 +1,6 @@
 import Foundation
+import RNNKernels
+import RNNText
 
 /// The plain twin of `Network`: the same model, forward and backward, in Double, one stream and one step at a
 /// time, with no buffers shared between steps. Slow and obvious; the gradient check tests it against central

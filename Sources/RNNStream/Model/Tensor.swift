@@ -1,3 +1,6 @@
+import RNNKernels
+import RNNText
+
 /// A named parameter tensor: a flat row-major `[Float]` with a shape.
 ///
 /// Every learnable matrix and bias of a model is one `Tensor`; optimizers, the weights file and the

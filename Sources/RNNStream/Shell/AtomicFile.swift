@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import RNNText
 
 /// Replaces the file at `path` with `bytes` so that a reader (or a crash) sees either the old file or
 /// the complete new one, never a mixture.

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import RNNText
 
 /// Exit statuses shared by the tools.
 public enum ExitStatus {

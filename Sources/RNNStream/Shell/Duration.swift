@@ -1,3 +1,5 @@
+import RNNText
+
 /// The longest duration `parseDuration` accepts: 36500 days (about 100 years), far below what a
 /// nanosecond count in an Int64 can hold.
 public let maximumDurationSeconds: Double = 36_500 * 86_400

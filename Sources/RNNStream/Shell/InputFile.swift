@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import RNNText
 
 /// Reads a whole file into memory; "-" means standard input (read to its end, not closed).
 ///

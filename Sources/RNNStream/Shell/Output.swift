@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import RNNText
 
 /// Why output could not be written.
 public enum OutputError: Error, Equatable, Sendable, CustomStringConvertible {

@@ -6,6 +6,7 @@ import Darwin
 #if os(Linux)
 import Synchronization
 #endif
+import RNNText
 
 /// Graceful interruption by SIGINT / SIGTERM.
 ///

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import RNNText
 
 /// Whether `fd` is a terminal.
 public func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }

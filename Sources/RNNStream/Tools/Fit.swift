@@ -1,4 +1,11 @@
 import Foundation
+import RNNTraining
+import RNNInference
+import RNNFormat
+import RNNModel
+import RNNKernels
+import RNNText
+import RNNShell
 
 /// What `rnn-fit` was asked to do, after option parsing.
 public struct FitRequest: Sendable {

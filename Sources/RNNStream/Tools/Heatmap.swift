@@ -1,4 +1,11 @@
 import Foundation
+import RNNTraining
+import RNNInference
+import RNNFormat
+import RNNModel
+import RNNKernels
+import RNNText
+import RNNShell
 
 /// A character written so that it is one whitespace-free field and safe on a terminal: `\n`, `\t`, `\r`, `\\`
 /// for those four, `\u{X}` (hex code point, as in Swift) for spaces, other whitespace, control, format,

@@ -1,4 +1,11 @@
 import Foundation
+import RNNTraining
+import RNNInference
+import RNNFormat
+import RNNModel
+import RNNKernels
+import RNNText
+import RNNShell
 
 /// `--info` of rnn-gen and rnn-score: the model's metadata as one JSON object on one line.
 ///

@@ -1,4 +1,11 @@
 import Foundation
+import RNNTraining
+import RNNInference
+import RNNFormat
+import RNNModel
+import RNNKernels
+import RNNText
+import RNNShell
 
 /// What `rnn-score` writes for each file.
 public enum ScoreMode: String, Sendable, Equatable {

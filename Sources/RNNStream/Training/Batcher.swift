@@ -1,3 +1,9 @@
+import RNNInference
+import RNNFormat
+import RNNModel
+import RNNKernels
+import RNNText
+
 /// char-rnn's minibatches: the training text cut into B contiguous streams of equal length; each step feeds the
 /// next T characters of every stream, and the state carries from one step to the next. At the end of an epoch
 /// all streams wrap to their start with a fresh state.

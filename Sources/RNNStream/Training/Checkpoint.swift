@@ -1,4 +1,9 @@
 import Foundation
+import RNNInference
+import RNNFormat
+import RNNModel
+import RNNKernels
+import RNNText
 
 /// A resumable training state on disk: one gzip'd safetensors file holding the model exactly as a weights file
 /// does (its tensors and metadata) plus the run's state under `checkpoint.` names: the best weights so far,

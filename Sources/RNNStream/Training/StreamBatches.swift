@@ -1,4 +1,9 @@
 import Foundation
+import RNNInference
+import RNNFormat
+import RNNModel
+import RNNKernels
+import RNNText
 
 /// Minibatches read from a stream too large to hold (`rnn-fit --stream`), in bounded memory.
 ///

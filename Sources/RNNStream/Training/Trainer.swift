@@ -1,4 +1,9 @@
 import Foundation
+import RNNInference
+import RNNFormat
+import RNNModel
+import RNNKernels
+import RNNText
 
 public struct TrainingError: Error, CustomStringConvertible, Sendable {
     public let description: String

@@ -1,3 +1,9 @@
+import RNNInference
+import RNNFormat
+import RNNModel
+import RNNKernels
+import RNNText
+
 /// Everything that shapes a training run; the defaults are rnn-fit's.
 public struct TrainingOptions: Sendable, Equatable {
     public var cell: CellKind = .lstm

@@ -1,4 +1,6 @@
 import Foundation
+import RNNKernels
+import RNNText
 
 public enum OptimizerKind: String, Sendable, CaseIterable {
     case adam, rmsprop, adagrad
@@ -37,66 +39,28 @@ public final class Optimizer {
     public func update(parameters p: Parameters, gradients g: Parameters, learningRate lr: Float) {
         step += 1
         let n = p.count, w = p.pointer, d = g.pointer, s = second.pointer
-        // Plain element loops over contiguous floats: the compiler vectorises them (vsqrtps, vdivps), which
-        // it does not do for SIMD8's lane-by-lane squareRoot().
         switch kind {
         case .adam:
-            let m = first.pointer
             let b1 = Self.beta1, b2 = Self.beta2
             let c1 = 1 - Float(pow(Double(b1), Double(step))), c2 = 1 - Float(pow(Double(b2), Double(step)))
             // fold the bias corrections into the step size: lr·√c2 / c1
-            let a = lr * c2.squareRoot() / c1, eps = Self.adamEpsilon * c2.squareRoot()
-            for i in 0..<n {
-                let gv = d[i]
-                let mv = b1 * m[i] + (1 - b1) * gv
-                let vv = b2 * s[i] + (1 - b2) * gv * gv
-                m[i] = mv
-                s[i] = vv
-                w[i] = w[i] - a * mv / (vv.squareRoot() + eps)
-            }
+            adamUpdate(count: n, weights: w, gradients: d, first: first.pointer, second: s, beta1: b1, beta2: b2,
+                       stepSize: lr * c2.squareRoot() / c1, epsilon: Self.adamEpsilon * c2.squareRoot())
         case .rmsprop:
-            let al = Self.rmsAlpha, eps = Self.epsilon
-            for i in 0..<n {
-                let gv = d[i]
-                let vv = al * s[i] + (1 - al) * gv * gv
-                s[i] = vv
-                w[i] = w[i] - lr * gv / (vv + eps).squareRoot()
-            }
+            rmspropUpdate(count: n, weights: w, gradients: d, second: s, alpha: Self.rmsAlpha, learningRate: lr,
+                          epsilon: Self.epsilon)
         case .adagrad:
-            let eps = Self.epsilon
-            for i in 0..<n {
-                let gv = d[i]
-                let vv = s[i] + gv * gv
-                s[i] = vv
-                w[i] = w[i] - lr * gv / (vv + eps).squareRoot()
-            }
+            adagradUpdate(count: n, weights: w, gradients: d, second: s, learningRate: lr, epsilon: Self.epsilon)
         }
     }
 }
 
-/// The global L2 norm of the gradients: squares summed in Double, in two interleaved 8-lane accumulators
-/// (element i into lane i mod 16), which are then added lane by lane in a fixed order.
+/// The global L2 norm of the gradients (the sum of squares in Double, in a fixed order).
 public func gradientNorm(_ g: Parameters) -> Double {
-    let d = g.pointer, n = g.count
-    var s0 = SIMD8<Double>(), s1 = SIMD8<Double>()
-    var i = 0
-    while i + 16 <= n {
-        let v0 = SIMD8<Double>(load8(d + i)), v1 = SIMD8<Double>(load8(d + i + 8))
-        s0 = s0.addingProduct(v0, v0)
-        s1 = s1.addingProduct(v1, v1)
-        i += 16
-    }
-    var sum = (s0 + s1).sum()
-    while i < n {
-        let v = Double(d[i])
-        sum += v * v
-        i += 1
-    }
-    return sum.squareRoot()
+    sumOfSquares(g.pointer, count: g.count).squareRoot()
 }
 
 /// Scales all gradients by `factor`.
 public func scaleGradients(_ g: Parameters, by factor: Float) {
-    let d = g.pointer
-    for i in 0..<g.count { d[i] *= factor }
+    scale(g.pointer, count: g.count, by: factor)
 }

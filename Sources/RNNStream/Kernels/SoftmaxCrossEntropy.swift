@@ -1,11 +1,11 @@
 import Foundation
 
 /// Softmax cross-entropy over rows of logits.
-enum SoftmaxCrossEntropy {
+package enum SoftmaxCrossEntropy {
     /// For each of `rows` rows of V logits: loss += -log softmax(logits)[target], in nats, summed in Double.
     /// When `gradScale` is given, the row is replaced by its gradient (softmax - onehot) · gradScale.
     /// A negative target marks a row that is not scored (its gradient is zero).
-    static func forward(rows: Int, vocab V: Int, logits: UnsafeMutablePointer<Float>, targets: UnsafePointer<Int32>,
+    package static func forward(rows: Int, vocab V: Int, logits: UnsafeMutablePointer<Float>, targets: UnsafePointer<Int32>,
                         gradScale: Float?, rowLoss: UnsafeMutablePointer<Double>? = nil) -> Double {
         var loss = 0.0
         for r in 0..<rows {

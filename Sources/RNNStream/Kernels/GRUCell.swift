@@ -5,10 +5,10 @@
 ///     hn = zh_n + bhn
 ///     n = tanh(zx_n + r ⊙ hn)
 ///     h = (1 - z) ⊙ n + z ⊙ h_prev
-enum GRUCell {
+package enum GRUCell {
     /// zx (rows, 3H) in, overwritten with [r, z, n]; zh (rows, 3H) in, its n-block gets + bhn (keeps hn);
     /// h_prev (rows, H) in; h out.
-    static func forward(rows: Int, hidden H: Int, zx: UnsafeMutablePointer<Float>, zh: UnsafeMutablePointer<Float>,
+    package static func forward(rows: Int, hidden H: Int, zx: UnsafeMutablePointer<Float>, zh: UnsafeMutablePointer<Float>,
                         bhn: UnsafePointer<Float>, hPrev: UnsafePointer<Float>, h: UnsafeMutablePointer<Float>) {
         for row in 0..<rows {
             let xr = zx + row * 3 * H, hr = zh + row * 3 * H, hp = hPrev + row * H, ho = h + row * H
@@ -36,7 +36,7 @@ enum GRUCell {
     ///     dan = dn ⊙ (1-n²)        (gradient at n's pre-activation)
     ///     dzr = dan ⊙ hn ⊙ r(1-r)
     ///     dzx = [dzr, dzz, dan]    dzh = [dzr, dzz, dan ⊙ r]
-    static func backward(rows: Int, hidden H: Int, act: UnsafePointer<Float>, zh: UnsafePointer<Float>,
+    package static func backward(rows: Int, hidden H: Int, act: UnsafePointer<Float>, zh: UnsafePointer<Float>,
                          hPrev: UnsafePointer<Float>, dh: UnsafePointer<Float>,
                          dzx: UnsafeMutablePointer<Float>, dzh: UnsafeMutablePointer<Float>,
                          dhPrev: UnsafeMutablePointer<Float>) {

@@ -3,9 +3,9 @@
 ///     i = σ(zi)  f = σ(zf)  g = tanh(zg)  o = σ(zo)
 ///     c = f ⊙ c_prev + i ⊙ g
 ///     h = o ⊙ tanh(c)
-enum LSTMCell {
+package enum LSTMCell {
     /// z (rows, 4H) in, overwritten with the gate activations [i, f, g, o]; c_prev (rows, H) in; c, h out.
-    static func forward(rows: Int, hidden H: Int, z: UnsafeMutablePointer<Float>, cPrev: UnsafePointer<Float>,
+    package static func forward(rows: Int, hidden H: Int, z: UnsafeMutablePointer<Float>, cPrev: UnsafePointer<Float>,
                         c: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>) {
         for r in 0..<rows {
             let zr = z + r * 4 * H, cp = cPrev + r * H, cr = c + r * H, hr = h + r * H
@@ -35,7 +35,7 @@ enum LSTMCell {
     ///     dzi = dc ⊙ g ⊙ i(1-i)   dzf = dc ⊙ c_prev ⊙ f(1-f)
     ///     dzg = dc ⊙ i ⊙ (1-g²)   dzo = dh ⊙ tanh c ⊙ o(1-o)
     ///     dc_prev = dc ⊙ f
-    static func backward(rows: Int, hidden H: Int, act: UnsafePointer<Float>, cPrev: UnsafePointer<Float>,
+    package static func backward(rows: Int, hidden H: Int, act: UnsafePointer<Float>, cPrev: UnsafePointer<Float>,
                          c: UnsafePointer<Float>, dh: UnsafePointer<Float>, dc: UnsafeMutablePointer<Float>,
                          dz: UnsafeMutablePointer<Float>) {
         for r in 0..<rows {

@@ -1,9 +1,9 @@
 /// The vanilla (Elman) cell, min-char-rnn's: one H-wide block.
 ///
 ///     h = tanh(z),   z = x·wx + h_prev·wh + b
-enum RNNCell {
+package enum RNNCell {
     /// z (rows, H) pre-activations in, h (rows, H) out; z is overwritten with h (the "activations").
-    static func forward(rows: Int, hidden H: Int, z: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>) {
+    package static func forward(rows: Int, hidden H: Int, z: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>) {
         for r in 0..<rows {
             let zr = z + r * H, hr = h + r * H
             var j = 0
@@ -18,7 +18,7 @@ enum RNNCell {
     }
 
     /// dz = (1 - h²) ⊙ dh
-    static func backward(rows: Int, hidden H: Int, h: UnsafePointer<Float>, dh: UnsafePointer<Float>,
+    package static func backward(rows: Int, hidden H: Int, h: UnsafePointer<Float>, dh: UnsafePointer<Float>,
                          dz: UnsafeMutablePointer<Float>) {
         var i = 0
         let count = rows * H
