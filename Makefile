@@ -15,17 +15,26 @@ DEMO_FLAGS ?= --cell lstm --hidden 128 --layers 1 --batch 16 --seq 32 --warmup 1
 DEMO_MODEL := .build/demo.gz
 DEMO_TEXT := .build/demo.txt
 
-.PHONY: all build test man-check install demo bench quality fuzz clean
+.PHONY: all build test test-debug man-check install demo bench quality fuzz clean
 
 all: build
 
 build:
 	$(SWIFT) build -c release
 
-# The CLI tests and the man check run the release binaries, so those are built first.
-test: build
-	$(SWIFT) test
+# make test: every suite against the release build, the code users run (RNNKernels at -Ounchecked with its
+# vector flags; the kernel tests compare both vector widths and 1, 2 and 4 threads bit for bit), then the man
+# check. The tests import only public and package declarations, so the release build needs no -enable-testing
+# and is the shipped one; the CLI tests run its binaries. TEST_TIMEOUT bounds the run, so a deadlocked worker
+# team fails the target instead of hanging it. `make test-debug` runs the suites in a debug build too.
+TEST_TIMEOUT ?= 900
+test:
+	$(SWIFT) build -c release --build-tests
+	timeout --kill-after=10 $(TEST_TIMEOUT) $(SWIFT) test -c release --skip-build
 	bash tests/man-check.sh $(BIN)
+
+test-debug: build
+	timeout --kill-after=10 $(TEST_TIMEOUT) $(SWIFT) test
 
 man-check: build
 	bash tests/man-check.sh $(BIN)

@@ -15,6 +15,16 @@ struct CLIError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
+/// Waits until `condition` holds, checking every 10 ms; throws when it still does not after `timeout`
+/// seconds (a hang fails the test instead of stalling the suite). No test sleeps for a guessed time.
+func waitUntil(_ what: String, timeout: Double = 60, _ condition: () -> Bool) throws {
+    let deadline = DispatchTime.now() + timeout
+    while !condition() {
+        if DispatchTime.now() >= deadline { throw CLIError("timed out after \(timeout) s waiting until \(what)") }
+        usleep(10_000)
+    }
+}
+
 /// What a tool's standard input is.
 enum ToolInput {
     /// /dev/null.

@@ -1,12 +1,12 @@
 import Testing
-@testable import RNNKernels
-@testable import RNNText
-@testable import RNNModel
-@testable import RNNFormat
-@testable import RNNInference
-@testable import RNNTraining
-@testable import RNNShell
-@testable import RNNTools
+import RNNKernels
+import RNNText
+import RNNModel
+import RNNFormat
+import RNNInference
+import RNNTraining
+import RNNShell
+import RNNTools
 
 @Suite struct JSONTests {
     @Test func parsesValues() throws {

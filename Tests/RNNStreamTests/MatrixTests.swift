@@ -1,12 +1,12 @@
 import Testing
-@testable import RNNKernels
-@testable import RNNText
-@testable import RNNModel
-@testable import RNNFormat
-@testable import RNNInference
-@testable import RNNTraining
-@testable import RNNShell
-@testable import RNNTools
+import RNNKernels
+import RNNText
+import RNNModel
+import RNNFormat
+import RNNInference
+import RNNTraining
+import RNNShell
+import RNNTools
 
 /// A product shape: C is m×n, the sum runs over k.
 struct Shape: CustomTestStringConvertible, Sendable {
@@ -122,12 +122,36 @@ let vecmatShapes: [(n: Int, k: Int)] = {
     return shapes + [(2048, 512), (65, 512), (1000, 300), (2048, 1024)]
 }()
 
-/// Runs `body` with Threads.count = `threads`, restoring it afterwards.
-func withThreads<R>(_ threads: Int, _ body: () -> R) -> R {
-    let saved = Threads.count
-    Threads.count = threads
-    defer { Threads.count = saved }
-    return body()
+/// Runs `body` on a team of its own of `threads` threads (`Threads.withOwnTeam`), which tests running at the
+/// same time cannot keep busy. With `parallel`, expects that the work really was split: at least one job ran
+/// on the team and none fell back to running serially.
+func withThreads<R>(_ threads: Int, parallel: Bool = false, sourceLocation: SourceLocation = #_sourceLocation,
+                    _ body: () throws -> R) rethrows -> R {
+    let (result, jobs, serial) = try Threads.withOwnTeam(threads: threads, body)
+    if parallel && threads > 1 {
+        #expect(jobs > 0 && serial == 0, "\(threads) threads: \(jobs) jobs on the team, \(serial) serial",
+                sourceLocation: sourceLocation)
+    }
+    return result
+}
+
+/// Runs `body` at each kernel width and thread count; the results must all be bit-identical.
+func expectSameBitsAtEveryWidthAndThreadCount(
+    _ what: String, threads: [Int] = [1, 2, 4], parallel: Bool = true,
+    sourceLocation: SourceLocation = #_sourceLocation, _ body: () -> [UInt32]
+) {
+    var first: [UInt32]?
+    for width in [KernelWidth.eight, .sixteen] {
+        for t in threads {
+            let bits = KernelWidth.with(width) { withThreads(t, parallel: parallel, sourceLocation: sourceLocation, body) }
+            if let first {
+                #expect(bits == first, "\(what): \(width.rawValue) lanes, \(t) threads differ from 8 lanes, \(threads[0])",
+                        sourceLocation: sourceLocation)
+            } else {
+                first = bits
+            }
+        }
+    }
 }
 
 /// The fast products against their reference twins, and their independence of the thread count.
@@ -192,22 +216,24 @@ func withThreads<R>(_ threads: Int, _ body: () -> R) -> R {
         }
     }
 
-    @Test(arguments: [Shape(50, 2048, 512), Shape(131, 270, 530), Shape(512, 65, 700), Shape(1, 2048, 1024)])
-    func productsAreBitIdenticalAcrossThreadCounts(_ s: Shape) {
+    /// Every product at 8 and 16 lanes and on 1, 2 and 4 threads (a team of its own that really splits the
+    /// work): the same bits. Small shapes run on the calling thread alone (below the parallel threshold).
+    @Test(arguments: [Shape(50, 2048, 512), Shape(131, 270, 530), Shape(512, 65, 700), Shape(1, 2048, 1024),
+                      Shape(37, 45, 29), Shape(18, 16, 300), Shape(13, 97, 1031)])
+    func productsAreBitIdenticalAtEveryWidthAndThreadCount(_ s: Shape) {
+        let big = 2 * s.m * s.n * s.k >= 4_000_000
         for product in Product.allCases {
             let (aRows, aCols, bRows, bCols) = operandLayout(product, s)
             let a = pseudoRandom(aRows * aCols, seed: 7), b = pseudoRandom(bRows * bCols, seed: 8)
             let c0 = pseudoRandom(s.m * s.n, seed: 9)
             for accumulate in [false, true] {
                 let (f, _) = kernels(product)
-                let run = { (threads: Int) -> [UInt32] in
+                expectSameBitsAtEveryWidthAndThreadCount("\(product) \(s.testDescription) acc=\(accumulate)",
+                                                         parallel: big) {
                     var c = c0
-                    withThreads(threads) { f(s.m, s.n, s.k, a, aCols, b, bCols, &c, s.n, accumulate) }
+                    f(s.m, s.n, s.k, a, aCols, b, bCols, &c, s.n, accumulate)
                     return c.map(\.bitPattern)
                 }
-                let one = run(1), two = run(2), four = run(4)
-                #expect(one == two, "\(product) \(s.testDescription) acc=\(accumulate): 1 vs 2 threads")
-                #expect(one == four, "\(product) \(s.testDescription) acc=\(accumulate): 1 vs 4 threads")
             }
         }
     }
@@ -215,11 +241,10 @@ func withThreads<R>(_ threads: Int, _ body: () -> R) -> R {
     @Test func vecmatIsBitIdenticalAcrossThreadCounts() {
         let n = 2048, k = 1024
         let x = pseudoRandom(k, seed: 10), w = pseudoRandom(n * k, seed: 11)
-        let run = { (threads: Int) -> [UInt32] in
+        expectSameBitsAtEveryWidthAndThreadCount("vecmat \(n)x\(k)") {
             var y = [Float](repeating: 0, count: n)
-            withThreads(threads) { vecmat(n: n, k: k, x: x, w: w, ldw: n, y: &y, accumulate: false) }
+            vecmat(n: n, k: k, x: x, w: w, ldw: n, y: &y, accumulate: false)
             return y.map(\.bitPattern)
         }
-        #expect(run(1) == run(2))
     }
 }

@@ -1,13 +1,13 @@
 import Foundation
 import Testing
-@testable import RNNKernels
-@testable import RNNText
-@testable import RNNModel
-@testable import RNNFormat
-@testable import RNNInference
-@testable import RNNTraining
-@testable import RNNShell
-@testable import RNNTools
+import RNNKernels
+import RNNText
+import RNNModel
+import RNNFormat
+import RNNInference
+import RNNTraining
+import RNNShell
+import RNNTools
 
 /// A model big enough that the Predictor's products split over threads (G·H·H ≥ 256K multiply-adds for the
 /// LSTM), with random weights of a scale that keeps the gates away from saturation.
@@ -73,15 +73,14 @@ private func predictorLoss(_ p: Parameters, _ inputs: [Int], chunk: Int) -> (los
     }
 
     @Test(arguments: [CellKind.lstm, .gru])
-    func bitIdenticalOnAnyThreadCount(_ cell: CellKind) {
+    func bitIdenticalAtEveryWidthAndThreadCount(_ cell: CellKind) {
         let p = makeParameters(cell, hidden: 320, layers: 2, vocab: 9, seed: 5)
         var rng = Random(seed: 6)
         let inputs = (0..<40).map { _ in Int(rng.next() % 9) }
         for chunk in [1, 16] {
-            let one = withThreads(1) { predictorLoss(p, inputs, chunk: chunk).bits }
-            let two = withThreads(2) { predictorLoss(p, inputs, chunk: chunk).bits }
-            let three = withThreads(3) { predictorLoss(p, inputs, chunk: chunk).bits }
-            #expect(one == two && one == three, "\(cell) chunk \(chunk)")
+            expectSameBitsAtEveryWidthAndThreadCount("\(cell) chunk \(chunk)", threads: [1, 2, 3]) {
+                predictorLoss(p, inputs, chunk: chunk).bits
+            }
         }
     }
 
@@ -146,17 +145,18 @@ private func predictorLoss(_ p: Parameters, _ inputs: [Int], chunk: Int) -> (los
         }
     }
 
-    @Test func idleWorkersSleepAndWakeForTheNextJob() {
-        withThreads(2) {
+    @Test func idleWorkersSleepAndWakeForTheNextJob() throws {
+        try withThreads(2, parallel: true) { () throws -> Void in
             var total = 0
             let box = UnsafeMutablePointer<Int>.allocate(capacity: 64)
+            defer { box.deallocate() }
             for round in 0..<3 {
                 box.initialize(repeating: 0, count: 64)
                 parallelFor(64) { box[$0] = $0 + round }
                 total += (0..<64).reduce(0) { $0 + box[$1] }
-                Thread.sleep(forTimeInterval: 0.005)  // past the spin time: the worker is asleep
+                // past the spin time the worker sleeps; the next job must wake it
+                try waitUntil("the worker is asleep") { Threads.ownTeamSleepers == 1 }
             }
-            box.deallocate()
             #expect(total == 3 * 2016 + 64 * 3)
         }
     }

@@ -1,13 +1,13 @@
 import Foundation
 import Testing
-@testable import RNNKernels
-@testable import RNNText
-@testable import RNNModel
-@testable import RNNFormat
-@testable import RNNInference
-@testable import RNNTraining
-@testable import RNNShell
-@testable import RNNTools
+import RNNKernels
+import RNNText
+import RNNModel
+import RNNFormat
+import RNNInference
+import RNNTraining
+import RNNShell
+import RNNTools
 
 /// Issue 5: interrupts, checkpoints and resume, fine-tuning, hostile text. Runs the built tools.
 @Suite(.serialized)
@@ -20,9 +20,8 @@ struct ReliabilityTests {
         let fit = try CLI.start("rnn-fit", ["--hidden", "32", "--layers", "1", "--time", "120s", "--epochs", "1000000", "--eval-every", "400",
                                             "--patience", "0", "--log", log, "-o", directory.file("m.gz")] + extra,
                                 stdin: .file(text))
-        let deadline = Date().addingTimeInterval(60)
-        while ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").isEmpty && Date() < deadline {
-            usleep(20_000)
+        try waitUntil("rnn-fit has validated once") {
+            !((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").isEmpty
         }
         for s in signals {
             kill(fit.process.processIdentifier, s)
@@ -37,7 +36,7 @@ struct ReliabilityTests {
         let run = try interruptedFit(directory, signals: [SIGINT])
         #expect(run.status == 130 && !run.signaled, "\(run)")
         #expect(run.err.contains("interrupted"), "\(run)")
-        let model = try Model.load(path: directory.file("m.gz"))
+        let model = try loadModel(path: directory.file("m.gz"))
         #expect(model.info["stop_reason"] == "interrupted")
         #expect(directory.contents() == ["log.jsonl", "m.gz", "text.txt"], "leftover files: \(directory.contents())")
     }
@@ -47,7 +46,7 @@ struct ReliabilityTests {
         defer { directory.remove() }
         let run = try interruptedFit(directory, signals: [SIGTERM])
         #expect(run.status == 143 && !run.signaled, "\(run)")
-        _ = try Model.load(path: directory.file("m.gz"))
+        _ = try loadModel(path: directory.file("m.gz"))
     }
 
     @Test func secondSigintExitsAtOnceLeavingNoPartialFile() throws {
@@ -58,7 +57,7 @@ struct ReliabilityTests {
         // either the first interrupt's complete model or nothing at all; never a temporary or a partial file
         let files = directory.contents()
         #expect(files == ["log.jsonl", "text.txt"] || files == ["log.jsonl", "m.gz", "text.txt"], "\(files)")
-        if files.contains("m.gz") { _ = try Model.load(path: directory.file("m.gz")) }
+        if files.contains("m.gz") { _ = try loadModel(path: directory.file("m.gz")) }
     }
 
     @Test(arguments: ["lstm", "gru"])
@@ -76,7 +75,7 @@ struct ReliabilityTests {
         #expect(resumed.status == 0, "\(resumed)")
         let straight = try CLI.run("rnn-fit", common + ["--steps", "80", "-o", directory.file("c.gz")], stdin: .file(text))
         #expect(straight.status == 0, "\(straight)")
-        let b = try Model.load(path: directory.file("b.gz")), c = try Model.load(path: directory.file("c.gz"))
+        let b = try loadModel(path: directory.file("b.gz")), c = try loadModel(path: directory.file("c.gz"))
         let same = b.parameters == c.parameters
         #expect(same, "resumed weights differ from the uninterrupted run's")
         #expect(b.info["steps"] == "80" && b.info["val_bpc"] == c.info["val_bpc"])
@@ -109,7 +108,7 @@ struct ReliabilityTests {
                                             "-o", directory.file("tuned.gz")],
                                 stdin: .data(Data(englishText(scalars: 3_000).utf8)))
         #expect(tuned.status == 0, "\(tuned)")
-        let a = try Model.load(path: directory.file("base.gz")), b = try Model.load(path: directory.file("tuned.gz"))
+        let a = try loadModel(path: directory.file("base.gz")), b = try loadModel(path: directory.file("tuned.gz"))
         #expect(b.config == a.config && b.vocabulary == a.vocabulary)
         #expect(b.parameters != a.parameters)
         let unknown = try CLI.run("rnn-fit", ["--init", directory.file("base.gz"), "--steps", "3", "-q",
@@ -124,7 +123,7 @@ struct ReliabilityTests {
         let text = String(repeating: "line one\r\nnul:\u{0}: emoji 😀 𝄞 and more\r\n", count: 100)
         let fit = try CLI.run("rnn-fit", CLI.tinyFit + ["-o", directory.file("m.gz")], stdin: .data(Data(text.utf8)))
         #expect(fit.status == 0, "\(fit)")
-        let model = try Model.load(path: directory.file("m.gz"))
+        let model = try loadModel(path: directory.file("m.gz"))
         for s: Unicode.Scalar in ["\r", "\u{0}", "😀", "𝄞"] { #expect(model.vocabulary.index(of: s) != nil, "\(s.value)") }
         let score = try CLI.run("rnn-score", [directory.file("m.gz")], stdin: .data(Data(text.utf8)))
         #expect(score.status == 0 && score.out.contains(" 0 unknown"), "\(score)")
@@ -150,7 +149,7 @@ struct ReliabilityTests {
         let fit = try CLI.run("rnn-fit", ["--hidden", "8", "--layers", "1", "--steps", "2", "--val-frac", "0.0005", "-q",
                                           "-o", directory.file("m.gz")], stdin: .file(path), timeout: 300)
         #expect(fit.status == 0, "\(fit)")
-        let model = try Model.load(path: directory.file("m.gz"))
+        let model = try loadModel(path: directory.file("m.gz"))
         #expect(model.info["text_chars"] == String(100 << 20 - (100 << 20) % unit.count + ((100 << 20) % unit.count == 0 ? 0 : unit.count)))
     }
 

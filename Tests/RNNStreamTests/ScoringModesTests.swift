@@ -3,14 +3,14 @@ import Foundation
 import FoundationXML
 #endif
 import Testing
-@testable import RNNKernels
-@testable import RNNText
-@testable import RNNModel
-@testable import RNNFormat
-@testable import RNNInference
-@testable import RNNTraining
-@testable import RNNShell
-@testable import RNNTools
+import RNNKernels
+import RNNText
+import RNNModel
+import RNNFormat
+import RNNInference
+import RNNTraining
+import RNNShell
+import RNNTools
 
 // CLI tests of rnn-score's modes and rnn-gen's stops: they run the built binaries (`swift build -c release`
 // first; `.build/debug` is used when there is no release build) on tiny models trained in-process.

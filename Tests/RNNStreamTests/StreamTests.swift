@@ -1,13 +1,13 @@
 import Foundation
 import Testing
-@testable import RNNKernels
-@testable import RNNText
-@testable import RNNModel
-@testable import RNNFormat
-@testable import RNNInference
-@testable import RNNTraining
-@testable import RNNShell
-@testable import RNNTools
+import RNNKernels
+import RNNText
+import RNNModel
+import RNNFormat
+import RNNInference
+import RNNTraining
+import RNNShell
+import RNNTools
 
 /// Issue 7: `rnn-fit --stream`.
 @Suite(.serialized)
@@ -48,7 +48,7 @@ struct StreamTests {
         let text = englishText(scalars: (1 << 20) + 200_000) + String(repeating: "☃", count: 7) + englishText(scalars: 30_000)
         let fit = try CLI.run("rnn-fit", flags + ["-o", directory.file("m.gz")], stdin: .data(Data(text.utf8)))
         #expect(fit.status == 0, "\(fit)")
-        let model = try Model.load(path: directory.file("m.gz"))
+        let model = try loadModel(path: directory.file("m.gz"))
         #expect(model.vocabulary.index(of: "☃") == nil)
         #expect(model.info["stream"] == "true" && model.info["unknown_chars"] == "7")
         #expect(model.info["val_bpc"] != nil)
@@ -61,7 +61,7 @@ struct StreamTests {
         let fit = try CLI.run("rnn-fit", flags + ["--vocab", vocab, "-o", directory.file("m.gz")],
                               stdin: .data(Data(englishText(scalars: 60_000).utf8)))
         #expect(fit.status == 0, "\(fit)")
-        let model = try Model.load(path: directory.file("m.gz"))
+        let model = try loadModel(path: directory.file("m.gz"))
         #expect(model.vocabulary.string == "\n ,.abcdefghijklmnopqrstuvwxyz")
         #expect(Int(model.info["unknown_chars"] ?? "") ?? 0 > 0)  // capitals, accents, dashes
     }
@@ -73,7 +73,7 @@ struct StreamTests {
         let one = try CLI.run("rnn-fit", flags + ["--epochs", "1", "-o", directory.file("1.gz")], stdin: .file(text))
         let three = try CLI.run("rnn-fit", flags + ["--epochs", "3", "-o", directory.file("3.gz")], stdin: .file(text))
         #expect(one.status == 0 && three.status == 0, "\(one)\n\(three)")
-        let a = try Model.load(path: directory.file("1.gz")), b = try Model.load(path: directory.file("3.gz"))
+        let a = try loadModel(path: directory.file("1.gz")), b = try loadModel(path: directory.file("3.gz"))
         #expect(Int(b.info["steps"]!)! > 2 * Int(a.info["steps"]!)!)
         #expect(b.info["epochs"] == "3")
     }
@@ -84,14 +84,19 @@ struct StreamTests {
         // an endless stream: the tool only stops when told to
         let fit = try CLI.binary("rnn-fit")
         let script = "yes 'the quick brown fox jumps over the lazy dog' | exec \"$0\" \"$@\""
-        let run = try CLI.start("/bin/sh", ["-c", script, fit] + flags + ["--patience", "0", "-o", directory.file("m.gz")])
-        usleep(1_500_000)
+        let log = directory.file("log.jsonl")
+        let run = try CLI.start("/bin/sh", ["-c", script, fit] + flags + ["--patience", "0", "--log", log,
+                                                                          "-o", directory.file("m.gz")])
+        // it has read input and trained once it has logged
+        try waitUntil("rnn-fit has logged a line") {
+            !((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").isEmpty
+        }
         // signal the whole process group's rnn-fit: it is the shell's exec'd child
         let pgrep = try CLI.run("/usr/bin/pgrep", ["-f", "-n", directory.file("m.gz")])
         if let pid = Int32(pgrep.out.trimmingCharacters(in: .whitespacesAndNewlines)) { kill(pid, SIGINT) }
         let result = try run.wait(timeout: 60)
         #expect(result.status == 130, "\(result)")
-        _ = try Model.load(path: directory.file("m.gz"))
+        _ = try loadModel(path: directory.file("m.gz"))
     }
 
     @Test func streamRefusesCheckpoints() throws {

@@ -4,14 +4,14 @@ import Glibc
 import Darwin
 #endif
 import Testing
-@testable import RNNKernels
-@testable import RNNText
-@testable import RNNModel
-@testable import RNNFormat
-@testable import RNNInference
-@testable import RNNTraining
-@testable import RNNShell
-@testable import RNNTools
+import RNNKernels
+import RNNText
+import RNNModel
+import RNNFormat
+import RNNInference
+import RNNTraining
+import RNNShell
+import RNNTools
 
 /// A read-only descriptor on a temporary (already unlinked) file holding `bytes`.
 private func fdWith(_ bytes: [UInt8]) -> Int32 {

@@ -1,10 +1,10 @@
 import Testing
-@testable import RNNKernels
-@testable import RNNText
-@testable import RNNModel
-@testable import RNNFormat
-@testable import RNNInference
-@testable import RNNTraining
-@testable import RNNShell
-@testable import RNNTools
+import RNNKernels
+import RNNText
+import RNNModel
+import RNNFormat
+import RNNInference
+import RNNTraining
+import RNNShell
+import RNNTools
 @Test func vocabularySorted() { #expect(Vocabulary(text: "cab".unicodeScalars).string == "abc") }

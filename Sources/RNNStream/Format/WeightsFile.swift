@@ -1,10 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import RNNModel
 import RNNKernels
 import RNNText
@@ -161,41 +154,6 @@ extension Model {
         var info = meta
         for key in structuralMetadataKeys { info[key] = nil }
         return Model(config: config, vocabulary: vocabulary, parameters: parameters, info: info)
-    }
-
-    /// Reads a model from a weights file; `"-"` reads standard input. At most `weightsFileMemoryLimit`
-    /// bytes are read.
-    public static func load(path: String) throws(WeightsFileError) -> Model {
-        try load(weightsFile: readWeightsFile(path: path))
-    }
-
-    /// The bytes of `path` (`"-"` = stdin), failing with the system's message, or when there are more than
-    /// `limit` bytes.
-    static func readWeightsFile(path: String, limit: Int = weightsFileMemoryLimit) throws(WeightsFileError) -> [UInt8] {
-        let fd: Int32 = path == "-" ? 0 : open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 { throw WeightsFileError(String(cString: strerror(errno))) }
-        defer { if fd != 0 { close(fd) } }
-        let tooLarge = WeightsFileError("file is larger than the \(Gzip.describeLimit(limit)) model limit")
-
-        var st = stat()
-        if fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG {
-            if Int(st.st_size) > limit { throw tooLarge }
-        }
-        var out: [UInt8] = []
-        if (st.st_mode & S_IFMT) == S_IFREG && st.st_size > 0 { out.reserveCapacity(min(Int(st.st_size), limit) + 1) }
-        let chunkSize = 1 << 20
-        var chunk = [UInt8](repeating: 0, count: chunkSize)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, chunkSize) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw WeightsFileError(String(cString: strerror(errno)))
-            }
-            if n == 0 { break }
-            if n > limit - out.count { throw tooLarge }
-            out.append(contentsOf: chunk[0..<n])
-        }
-        return out
     }
 
     /// A structural size: decimal digits only, within 1...max.

@@ -32,10 +32,11 @@ public struct AdaptOptions: Sendable, Equatable {
     }
 }
 
-/// Scores one text stream and reports every character's bits in text order, unknown characters included.
+/// Scores one text stream and reports every character's bits in text order, unknown characters included. The
+/// one scorer: `rnn-score` and the trainer's validation both use it, so they agree to the bit.
 ///
-/// Like `Scorer` it is exact: the first character is predicted from the fresh state, each later one from the
-/// state after all known characters before it; unknown characters are skipped by the model and charged
+/// It is exact: the first character is predicted from the fresh state, each later one from the state after
+/// all known characters before it; unknown characters are skipped by the model and charged
 /// `unknownCost`. Known characters are scored in chunks of up to `chunk`; `flush()` scores a partial chunk
 /// early (at a line end, for streaming records), which changes only the float rounding, never the model's view.
 ///
@@ -92,8 +93,11 @@ public final class StreamScorer {
         }
     }
 
-    /// `parameters` are shared read-only unless `adapt` is given (then they are copied).
-    public init(parameters: Parameters, vocabulary: Vocabulary, chunk: Int = 128, adapt: AdaptOptions? = nil) {
+    /// `parameters` are shared read-only unless `adapt` is given (then they are copied). `recurrentPacking`
+    /// (without `adapt`): see `Predictor.init`.
+    public init(parameters: Parameters, vocabulary: Vocabulary, chunk: Int = 128, adapt: AdaptOptions? = nil,
+                recurrentPacking: [PackedMatrix]? = nil) {
+        precondition(adapt == nil || recurrentPacking == nil, "an adapting scorer packs its own weights")
         self.vocabulary = vocabulary
         V = parameters.config.vocabSize
         unknownCost = unknownCharacterBits(vocabularySize: parameters.config.vocabSize)
@@ -109,13 +113,16 @@ public final class StreamScorer {
             self.chunk = chunk
             adaptation = nil
         }
-        predictor = Predictor(parameters: self.parameters, maxChunk: self.chunk)
+        predictor = Predictor(parameters: self.parameters, maxChunk: self.chunk, recurrentPacking: recurrentPacking)
         targets = [Int32](repeating: -1, count: self.chunk)
         rowLoss = [Double](repeating: 0, count: self.chunk)
         knownBits = [Double](repeating: 0, count: self.chunk)
         next = FloatBuffer(count: V)
         predictor.initialLogits(into: next.pointer)
     }
+
+    /// Call after changing the parameters this scorer was made with (training between evaluations).
+    public func weightsChanged() { predictor.weightsChanged() }
 
     /// Flushes, then starts a new stream from the fresh state. Totals are kept; adapted weights too.
     public func reset() {
@@ -144,6 +151,15 @@ public final class StreamScorer {
 
     public func feed<S: Sequence>(_ scalars: S) where S.Element == Unicode.Scalar {
         for s in scalars { feed(s) }
+    }
+
+    /// Indices already known to be in the vocabulary (the trainer's validation text).
+    public func feed(indices: UnsafeBufferPointer<Int32>) {
+        for i in indices {
+            pending.append(vocabulary.scalars[Int(i)])
+            known.append(i)
+            if known.count == chunk { flush() }
+        }
     }
 
     /// Scores everything buffered and reports it; call at the end of a stream.

@@ -137,6 +137,8 @@ func gemm(
     // Even k-blocks of at most maxKBlock: a function of k alone (it fixes the summation order).
     let kcMax = kBlockSize(k)
     let plan = TilePlan(m: m, n: n, k: k)
+    // Read on the calling thread: the tasks may run on the team's workers.
+    let wide = KernelWidth.current == .sixteen
 
     // Task t owns the C tile at (t / tilesN, t % tilesN): rows [ti·tileRows, +tileRows) ∩ [0, m) and
     // columns [tj·tileCols, +tileCols) ∩ [0, n). Distinct t give distinct (ti, tj), hence disjoint
@@ -150,7 +152,7 @@ func gemm(
             gemmScratch.with { scratch in
                 gemmTile(i0: i0, mt: mt, j0: j0, nt: nt, k: k, kcMax: kcMax, mPad: roundUp(m, kernelRows),
                          a: a, sharedA: sharedA, b: b, packedB: packedB, nPad: roundUp(n, kernelCols),
-                         c: c, ldc: ldc, accumulate: accumulate, scratch: scratch)
+                         c: c, ldc: ldc, accumulate: accumulate, wide: wide, scratch: scratch)
             }
         }
         if 2 * m * n * k < parallelFlops || plan.count == 1 {
@@ -184,7 +186,7 @@ private func gemmTile(
     a: StridedMatrix, sharedA: UnsafePointer<Float>?, b: StridedMatrix,
     packedB: UnsafePointer<Float>?, nPad: Int,
     c: UnsafeMutablePointer<Float>, ldc: Int,
-    accumulate: Bool,
+    accumulate: Bool, wide: Bool,
     scratch: UnsafeMutablePointer<Float>
 ) {
     let mr = kernelRows, nr = kernelCols
@@ -216,9 +218,8 @@ private func gemmTile(
             let cols = min(nr, nt - jr)
             let bp = bBlock + jr * kc
             var ir = 0
-            #if RNNSTREAM_AVX512
-            // Whole 18- and 12-row groups of full-width tiles first (3 or 2 A panels against the same B̃ row).
-            if cols == nr {
+            // 16 lanes: whole 18- and 12-row groups of full-width tiles first (3 or 2 A panels against the same B̃ row).
+            if wide && cols == nr {
                 while ir + 3 * mr <= mt {
                     kernel18x16(kc: kc, a: aBlock + ir * kc, b: bp, c: c + (i0 + ir) * ldc + j0 + jr, ldc: ldc, add: add)
                     ir += 3 * mr
@@ -228,7 +229,6 @@ private func gemmTile(
                     ir += 2 * mr
                 }
             }
-            #endif
             while ir < mt {
                 let rows = min(mr, mt - ir)
                 let ap = aBlock + ir * kc

@@ -76,15 +76,17 @@ private let packedVecmatParallelWork = 256 * 1024
 /// so the result does not depend on the thread count.
 func packedVecmat(x: UnsafePointer<Float>, b: PackedMatrix, y: UnsafeMutablePointer<Float>, accumulate: Bool) {
     let panels = b.nPad / kernelCols
+    // Read on the calling thread: the tasks may run on the team's workers.
+    let wide = KernelWidth.current == .sixteen
     if b.n * b.k < packedVecmatParallelWork {
-        packedVecmatPanels(q0: 0, q1: panels, x: x, b: b, y: y, accumulate: accumulate)
+        packedVecmatPanels(q0: 0, q1: panels, x: x, b: b, y: y, accumulate: accumulate, wide: wide)
         return
     }
     let tasks = ceilDiv(panels, packedVecmatTaskPanels)
     // Task t writes only y's columns of panels [8t, 8t + 8): disjoint.
     parallelFor(tasks) { t in
         packedVecmatPanels(q0: t * packedVecmatTaskPanels, q1: min(panels, (t + 1) * packedVecmatTaskPanels),
-                           x: x, b: b, y: y, accumulate: accumulate)
+                           x: x, b: b, y: y, accumulate: accumulate, wide: wide)
     }
 }
 
@@ -92,7 +94,8 @@ func packedVecmat(x: UnsafePointer<Float>, b: PackedMatrix, y: UnsafeMutablePoin
 /// advancing together (independent FMA chains). A short last group re-reads its first panel in the missing
 /// slots and drops those sums, so it runs the same loop.
 private func packedVecmatPanels(
-    q0: Int, q1: Int, x: UnsafePointer<Float>, b: PackedMatrix, y: UnsafeMutablePointer<Float>, accumulate: Bool
+    q0: Int, q1: Int, x: UnsafePointer<Float>, b: PackedMatrix, y: UnsafeMutablePointer<Float>, accumulate: Bool,
+    wide: Bool
 ) {
     let nr = kernelCols, k = b.k, kcMax = b.kcMax, nPad = b.nPad, base = b.pointer
     @inline(__always) func put(_ v: SIMD8<Float>, _ j: Int) {
@@ -106,64 +109,64 @@ private func packedVecmatPanels(
         }
     }
     var q = q0
-    #if RNNSTREAM_AVX512
-    // 8 panels of 16 columns, one SIMD16 accumulator each.
-    while q < q1 {
-        let group = min(8, q1 - q)
-        var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
-        var a4 = SIMD16<Float>(), a5 = SIMD16<Float>(), a6 = SIMD16<Float>(), a7 = SIMD16<Float>()
-        var pc = 0
-        while pc < k {
-            let kc = min(kcMax, k - pc)
-            let p0 = base + pc * nPad + q * kc * nr, step = kc * nr
-            @inline(__always) func panel(_ g: Int) -> UnsafePointer<Float> { g < group ? p0 + g * step : p0 }
-            let p1 = panel(1), p2 = panel(2), p3 = panel(3), p4 = panel(4), p5 = panel(5), p6 = panel(6), p7 = panel(7)
-            let xp = x + pc
-            for p in 0..<kc {
-                let xv = SIMD16<Float>(repeating: xp[p])
-                let o = p * nr
-                a0 = a0.addingProduct(xv, load16(p0 + o)); a1 = a1.addingProduct(xv, load16(p1 + o))
-                a2 = a2.addingProduct(xv, load16(p2 + o)); a3 = a3.addingProduct(xv, load16(p3 + o))
-                a4 = a4.addingProduct(xv, load16(p4 + o)); a5 = a5.addingProduct(xv, load16(p5 + o))
-                a6 = a6.addingProduct(xv, load16(p6 + o)); a7 = a7.addingProduct(xv, load16(p7 + o))
+    if wide {
+        // 16 lanes: 8 panels of 16 columns, one SIMD16 accumulator each.
+        while q < q1 {
+            let group = min(8, q1 - q)
+            var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
+            var a4 = SIMD16<Float>(), a5 = SIMD16<Float>(), a6 = SIMD16<Float>(), a7 = SIMD16<Float>()
+            var pc = 0
+            while pc < k {
+                let kc = min(kcMax, k - pc)
+                let p0 = base + pc * nPad + q * kc * nr, step = kc * nr
+                @inline(__always) func panel(_ g: Int) -> UnsafePointer<Float> { g < group ? p0 + g * step : p0 }
+                let p1 = panel(1), p2 = panel(2), p3 = panel(3), p4 = panel(4), p5 = panel(5), p6 = panel(6), p7 = panel(7)
+                let xp = x + pc
+                for p in 0..<kc {
+                    let xv = SIMD16<Float>(repeating: xp[p])
+                    let o = p * nr
+                    a0 = a0.addingProduct(xv, load16(p0 + o)); a1 = a1.addingProduct(xv, load16(p1 + o))
+                    a2 = a2.addingProduct(xv, load16(p2 + o)); a3 = a3.addingProduct(xv, load16(p3 + o))
+                    a4 = a4.addingProduct(xv, load16(p4 + o)); a5 = a5.addingProduct(xv, load16(p5 + o))
+                    a6 = a6.addingProduct(xv, load16(p6 + o)); a7 = a7.addingProduct(xv, load16(p7 + o))
+                }
+                pc += kc
             }
-            pc += kc
-        }
-        let j0 = q * nr
-        for (g, v) in [a0, a1, a2, a3, a4, a5, a6, a7].prefix(group).enumerated() {
-            put(v.lowHalf, j0 + g * nr)
-            put(v.highHalf, j0 + g * nr + 8)
-        }
-        q += group
-    }
-    #else
-    // 4 panels of 16 columns, two SIMD8 accumulators each.
-    while q < q1 {
-        let group = min(4, q1 - q)
-        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
-        var a4 = SIMD8<Float>(), a5 = SIMD8<Float>(), a6 = SIMD8<Float>(), a7 = SIMD8<Float>()
-        var pc = 0
-        while pc < k {
-            let kc = min(kcMax, k - pc)
-            let p0 = base + pc * nPad + q * kc * nr, step = kc * nr
-            let p1 = group > 1 ? p0 + step : p0, p2 = group > 2 ? p0 + 2 * step : p0, p3 = group > 3 ? p0 + 3 * step : p0
-            let xp = x + pc
-            for p in 0..<kc {
-                let xv = SIMD8<Float>(repeating: xp[p])
-                let o = p * nr
-                a0 = a0.addingProduct(xv, load8(p0 + o)); a1 = a1.addingProduct(xv, load8(p0 + o + 8))
-                a2 = a2.addingProduct(xv, load8(p1 + o)); a3 = a3.addingProduct(xv, load8(p1 + o + 8))
-                a4 = a4.addingProduct(xv, load8(p2 + o)); a5 = a5.addingProduct(xv, load8(p2 + o + 8))
-                a6 = a6.addingProduct(xv, load8(p3 + o)); a7 = a7.addingProduct(xv, load8(p3 + o + 8))
+            let j0 = q * nr
+            for (g, v) in [a0, a1, a2, a3, a4, a5, a6, a7].prefix(group).enumerated() {
+                put(v.lowHalf, j0 + g * nr)
+                put(v.highHalf, j0 + g * nr + 8)
             }
-            pc += kc
+            q += group
         }
-        let j0 = q * nr
-        put(a0, j0); put(a1, j0 + 8)
-        if group > 1 { put(a2, j0 + 16); put(a3, j0 + 24) }
-        if group > 2 { put(a4, j0 + 32); put(a5, j0 + 40) }
-        if group > 3 { put(a6, j0 + 48); put(a7, j0 + 56) }
-        q += group
+    } else {
+        // 8 lanes: 4 panels of 16 columns, two SIMD8 accumulators each.
+        while q < q1 {
+            let group = min(4, q1 - q)
+            var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+            var a4 = SIMD8<Float>(), a5 = SIMD8<Float>(), a6 = SIMD8<Float>(), a7 = SIMD8<Float>()
+            var pc = 0
+            while pc < k {
+                let kc = min(kcMax, k - pc)
+                let p0 = base + pc * nPad + q * kc * nr, step = kc * nr
+                let p1 = group > 1 ? p0 + step : p0, p2 = group > 2 ? p0 + 2 * step : p0, p3 = group > 3 ? p0 + 3 * step : p0
+                let xp = x + pc
+                for p in 0..<kc {
+                    let xv = SIMD8<Float>(repeating: xp[p])
+                    let o = p * nr
+                    a0 = a0.addingProduct(xv, load8(p0 + o)); a1 = a1.addingProduct(xv, load8(p0 + o + 8))
+                    a2 = a2.addingProduct(xv, load8(p1 + o)); a3 = a3.addingProduct(xv, load8(p1 + o + 8))
+                    a4 = a4.addingProduct(xv, load8(p2 + o)); a5 = a5.addingProduct(xv, load8(p2 + o + 8))
+                    a6 = a6.addingProduct(xv, load8(p3 + o)); a7 = a7.addingProduct(xv, load8(p3 + o + 8))
+                }
+                pc += kc
+            }
+            let j0 = q * nr
+            put(a0, j0); put(a1, j0 + 8)
+            if group > 1 { put(a2, j0 + 16); put(a3, j0 + 24) }
+            if group > 2 { put(a4, j0 + 32); put(a5, j0 + 40) }
+            if group > 3 { put(a6, j0 + 48); put(a7, j0 + 56) }
+            q += group
+        }
     }
-    #endif
 }

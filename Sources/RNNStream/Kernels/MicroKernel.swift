@@ -150,8 +150,7 @@ func kernel2x16(
     store8(c10, r1); store8(c11, r1 + 8)
 }
 
-#if RNNSTREAM_AVX512
-// 16-wide kernels for AVX-512's 32 zmm registers: a B̃ panel row is one SIMD16, and two or three A panels
+// 16-wide kernels for AVX-512's 32 zmm registers (compiled everywhere, chosen by `KernelWidth`): a B̃ panel row is one SIMD16, and two or three A panels
 // share it (12 or 18 accumulators, enough independent FMA chains for both 512-bit pipes).
 
 @inline(__always)
@@ -329,4 +328,3 @@ func kernel12x16(
     store16(c10, c + 10 * ldc)
     store16(c11, c + 11 * ldc)
 }
-#endif

@@ -10,6 +10,37 @@ public enum Threads {
         if let s = ProcessInfo.processInfo.environment["RNNSTREAM_THREADS"], let n = Int(s), n >= 1 { return min(n, 256) }
         return max(1, ProcessInfo.processInfo.activeProcessorCount)
     }
+
+    /// A team only for the calling thread (or task): set by `withOwnTeam`.
+    @TaskLocal fileprivate static var own: OwnTeam?
+
+    /// Runs `body` with every `parallelFor` started from it (on this thread or task) spread over a team of its
+    /// own: `threads` threads (the caller and threads - 1 workers) that no other caller shares, so the work
+    /// really is split even while other threads keep the shared team busy. Returns the body's result and how
+    /// many jobs fell back to running serially (0 unless a body's pieces call `parallelFor` themselves, which
+    /// then use the shared team). Tests use it to compare thread counts.
+    package static func withOwnTeam<R>(threads: Int, _ body: () throws -> R) rethrows -> (result: R, jobs: Int, serial: Int) {
+        precondition(threads >= 1)
+        let own = OwnTeam(threads: threads)
+        defer { own.team.stop() }
+        let result = try $own.withValue(own, operation: body)
+        return (result, own.jobs, own.serial)
+    }
+}
+
+extension Threads {
+    /// Workers of the calling scope's own team (`withOwnTeam`) asleep on the condition variable now; nil
+    /// outside such a scope. Tests wait on it instead of sleeping for a guessed time.
+    package static var ownTeamSleepers: Int? { own?.team.sleepingWorkers }
+}
+
+/// A team owned by one `withOwnTeam` scope and what ran on it.
+private final class OwnTeam: @unchecked Sendable {
+    let threads: Int
+    let team = Team()
+    /// Jobs run on the team, and jobs that found it busy (run serially); touched only by the owning caller.
+    var jobs = 0, serial = 0
+    init(threads: Int) { self.threads = threads }
 }
 
 /// Runs `body(i)` for every i in 0..<count, spread over `Threads.count` threads (the caller and the
@@ -23,6 +54,16 @@ public enum Threads {
 /// Called while the team is busy (from inside a body, or from a second thread), it runs serially on the
 /// calling thread: same results, no deadlock.
 public func parallelFor(_ count: Int, _ body: (Int) -> Void) {
+    if let own = Threads.own {
+        let threads = min(own.threads, count)
+        if threads > 1 && own.team.run(count: count, workers: threads - 1, body) {
+            own.jobs += 1
+        } else {
+            if threads > 1 { own.serial += 1 }
+            for i in 0..<count { body(i) }
+        }
+        return
+    }
     let threads = min(Threads.count, count)
     if threads <= 1 || !Team.shared.run(count: count, workers: threads - 1, body) {
         for i in 0..<count { body(i) }
@@ -58,6 +99,7 @@ private final class Team: @unchecked Sendable {
     private var count = 0
     private var active = 0       // workers taking part in the current job: indices 0..<active
     private var started = 0      // worker threads running (only grows)
+    private var stopping = false // set by `stop`: workers exit at the next generation
 
     /// Runs the job with the caller and `workers` workers. Returns false, having run nothing, when the
     /// team is already busy.
@@ -85,6 +127,9 @@ private final class Team: @unchecked Sendable {
         return true
     }
 
+    /// Workers asleep on `wake` now.
+    var sleepingWorkers: Int { sleepers.load(ordering: .sequentiallyConsistent) }
+
     /// Takes indices until none are left.
     private func work() {
         guard let body else { return }
@@ -107,9 +152,28 @@ private final class Team: @unchecked Sendable {
         while true {
             waitForJob(after: seen)
             seen = generation.load(ordering: .acquiring)
+            if stopping {
+                finished.add(1, ordering: .releasing)
+                return
+            }
             if index < active { work() }
             finished.add(1, ordering: .releasing)
         }
+    }
+
+    /// Ends the workers (a team of `withOwnTeam`; the shared team lives as long as the process). Returns once
+    /// every worker has seen the stop; none is inside a job then.
+    func stop() {
+        guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
+            preconditionFailure("a team is stopped while running a job")
+        }
+        stopping = true
+        finished.store(0, ordering: .relaxed)
+        generation.add(1, ordering: .sequentiallyConsistent)
+        wake.lock()
+        wake.broadcast()
+        wake.unlock()
+        while finished.load(ordering: .acquiring) < started {}
     }
 
     /// Returns once `generation` differs from `seen`: spinning at first, then asleep.

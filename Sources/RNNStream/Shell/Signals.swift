@@ -56,7 +56,7 @@ public enum Interrupt {
     public static var exitStatus: Int32 { 128 + signal }
 
     /// Forgets a received signal (tests only).
-    static func resetForTesting() { interruptState.store(0) }
+    package static func resetForTesting() { interruptState.store(0) }
 }
 
 /// The signal handler: the first signal is recorded, the second ends the process (removing a temporary file

@@ -24,7 +24,7 @@ public struct ProgressLine {
     }
 
     /// Any descriptor, terminal or not (tests).
-    init(unconditionalFD fd: Int32) { self.fd = fd }
+    package init(unconditionalFD fd: Int32) { self.fd = fd }
 
     /// Replaces the line's text.
     public mutating func update(_ text: String) {

@@ -28,9 +28,11 @@ public struct GenerateRequest: Sendable {
     public init() {}
 }
 
-/// Loads a weights file, reporting failures as `path: cause`.
+/// Loads a weights file (`"-"`: standard input, at most `weightsFileMemoryLimit` bytes), reporting failures as
+/// `path: cause`.
 public func loadModel(path: String) throws(ToolError) -> Model {
-    do { return try Model.load(path: path) } catch {
+    let bytes = try readWholeFile(path: path, limit: weightsFileMemoryLimit)
+    do { return try Model.load(weightsFile: bytes) } catch {
         throw ToolError(subject: path == "-" ? "standard input" : path, cause: error.description)
     }
 }

@@ -170,7 +170,7 @@ public final class Trainer {
         var inputs = [Int32](repeating: 0, count: batch * seq), targets = inputs
         // validation borrows the network's packed recurrent weights (packed again at the start of every step)
         let scorer = validation.isEmpty && stream == nil
-            ? nil : Scorer(parameters: params, vocabulary: vocabulary, recurrentPacking: network.packedWh)
+            ? nil : StreamScorer(parameters: params, vocabulary: vocabulary, recurrentPacking: network.packedWh)
         let evalEvery = options.evalEvery ?? max(10 * (stream?.validationLimit ?? validation.count), 200_000)
         var lastNorm = 0.0, lr = schedule.rate(step: s.step, progress: 0)
         var lastReport = Date(), lastSample = Date(), lastCheckpoint = Date(), evalSeconds = 0.0
