@@ -40,6 +40,7 @@ struct Fit: ParsableCommand {
     @Option(help: "Threads for the matrix kernels (default: all cores, or RNNSTREAM_THREADS).") var threads: Int?
     @Option(name: [.short, .customLong("output")], help: "Write the weights to FILE atomically instead of standard output.") var output: String?
     @Option(help: "Write one JSON object per validation to FILE.") var log: String?
+    @Option(help: "Keep a self-contained HTML page about the run in FILE (curves, samples, options), rewritten at every validation.") var report: String?
     @Option(name: .customLong("sample-every"), help: "Print a short generated sample to stderr this often, e.g. 30s.") var sampleEvery: String?
     @Option(help: "Keep a resumable training state in FILE (written atomically).") var checkpoint: String?
     @Option(name: .customLong("checkpoint-every"), help: "Rewrite the checkpoint this often, e.g. 10m.") var checkpointEvery: String = "10m"
@@ -103,6 +104,7 @@ struct Fit: ParsableCommand {
         r.output = output
         r.quiet = quiet
         r.logPath = log
+        r.reportPath = report
         r.sampleEvery = try sampleEvery.map { try parse($0, "--sample-every") }
         r.checkpointPath = checkpoint
         r.checkpointEvery = try parse(checkpointEvery, "--checkpoint-every")

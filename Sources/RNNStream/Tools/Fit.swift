@@ -15,6 +15,8 @@ public struct FitRequest: Sendable {
     public var quiet = false
     /// JSON lines, one per evaluation.
     public var logPath: String? = nil
+    /// A self-contained HTML page about the run, rewritten at every evaluation (`TrainingReport`).
+    public var reportPath: String? = nil
     public var sampleEvery: Double? = nil
     /// Keep a resumable training state here, rewritten every `checkpointEvery` seconds and at the end.
     public var checkpointPath: String? = nil
@@ -56,6 +58,7 @@ private func fit(_ request: FitRequest, program: String) throws(ToolError) -> In
                         cause: "is a terminal; refusing to write binary weights (redirect it or use -o FILE)")
     }
     if let path = request.checkpointPath { try checkWritable(path: path) }
+    if let path = request.reportPath { try checkWritable(path: path) }
     let initial = try request.initPath.map { path throws(ToolError) in try loadModel(path: path) }
     let resumeBytes = try request.resumePath.map { path throws(ToolError) in
         try readWholeFile(path: path, limit: 4 * weightsFileMemoryLimit)
@@ -130,9 +133,22 @@ private func fit(_ request: FitRequest, program: String) throws(ToolError) -> In
     }
     var logFailure: OutputError? = nil
 
+    let report = request.reportPath.map { path in
+        TrainingReport(path: path, title: "rnn-fit: \(o.cell.rawValue) \(o.layers)x\(o.hiddenSize)", facts: [
+            ("cell", "\(o.cell.rawValue), \(o.layers) layers of \(o.hiddenSize)"),
+            ("vocabulary", "\(vocabulary.count) characters"),
+            ("optimizer", "\(o.optimizer.rawValue), learning rate \(o.resolvedLearningRate), dropout \(o.dropout)"),
+            ("options", request.commandLine),
+            ("seed", String(o.seed)),
+            ("tool", "rnn-fit \(rnnstreamVersion)"),
+            ("text", trainer.stream != nil ? "a stream (--stream)" : "\(trainer.textCount) characters, SHA-256 \(sha)"),
+        ])
+    }
     let result = trainer.run(state: state, info: initial?.info ?? [:], sampleEvery: request.sampleEvery,
+                             sampleAtEvaluations: report != nil,
                              checkpointEvery: request.checkpointEvery, checkpoint: writeCheckpoint,
                              shouldStop: { Interrupt.requested || checkpointFailure != nil }) { event in
+        report?.observe(event)
         switch event {
         case let .started(batch, seq, trainChars, valChars, parameters):
             say("\(o.cell.rawValue) \(o.layers)x\(o.hiddenSize), \(parameters) parameters, vocabulary \(vocabulary.count); "
@@ -156,6 +172,7 @@ private func fit(_ request: FitRequest, program: String) throws(ToolError) -> In
         }
     }
     progressLine?.finish()
+    report?.finish(status: result.stopReason == "interrupted" ? "interrupted" : "finished: stopped by \(result.stopReason)")
     if let checkpointFailure { throw checkpointFailure }
     if let logFailure { throw ToolError(subject: request.logPath, cause: logFailure.description) }
 
@@ -186,6 +203,8 @@ private func fit(_ request: FitRequest, program: String) throws(ToolError) -> In
     say(String(format: "%d steps, %d characters in %@ (%.0f chars/s); best validation %@ bpc, train %.4f bpc; stopped by %@",
                result.steps, result.characters, formatDuration(result.seconds),
                Double(result.characters) / max(result.seconds, 1e-9), val, result.trainBPC, result.stopReason))
+    // the weights are written: a page that could not be is reported now, without costing the model
+    if let failure = report?.failure { throw failure }
     if let error = trainer.streamError {
         throw ToolError(subject: "standard input", cause: error.description + " (the model learned so far was written)")
     }

@@ -51,6 +51,9 @@ public struct TrainingResult: Sendable {
     public var stopReason: String
 }
 
+/// Characters in each sample the trainer takes (`sampleEvery`, `sampleAtEvaluations`).
+public let sampleLength = 200
+
 /// Everything a run needs to continue exactly where it stopped: written to a checkpoint, read by `--resume`.
 public final class TrainingState {
     public let config: ModelConfig
@@ -156,6 +159,7 @@ public final class Trainer {
         state: TrainingState? = nil,
         info: [String: String] = [:],
         sampleEvery: Double? = nil,
+        sampleAtEvaluations: Bool = false,
         checkpointEvery: Double? = nil,
         checkpoint: ((TrainingState, _ seconds: Double) -> Void)? = nil,
         shouldStop: () -> Bool = { false },
@@ -237,6 +241,15 @@ public final class Trainer {
             observer(.evaluated(progress, improved: improved))
         }
 
+        /// 200 characters from the current weights, from the fresh state, seeded by the step.
+        func sample() {
+            let current = Model(config: config, vocabulary: vocabulary, parameters: params.tensors())
+            let generator = Generator(model: current, options: SamplingOptions(), seed: UInt64(s.step))
+            var text = String.UnicodeScalarView()
+            for _ in 0..<sampleLength { text.append(generator.nextCharacter()) }
+            observer(.sample(String(text)))
+        }
+
         while true {
             if shouldStop() { stopReason = "interrupted"; break }
             if stream == nil && Double(s.characters) >= Double(train.count) * options.epochs { stopReason = "epochs"; break }
@@ -291,20 +304,20 @@ public final class Trainer {
 
             if s.characters - s.lastEvalCharacters >= evalEvery {
                 evaluate()
+                if sampleAtEvaluations { sample() }
             } else if let every = sampleEvery, Date().timeIntervalSince(lastSample) >= every {
                 lastSample = Date()
-                let current = Model(config: config, vocabulary: vocabulary, parameters: params.tensors())
-                let generator = Generator(model: current, options: SamplingOptions(), seed: UInt64(s.step))
-                var text = String.UnicodeScalarView()
-                for _ in 0..<200 { text.append(generator.nextCharacter()) }
-                observer(.sample(String(text)))
+                sample()
             } else if Date().timeIntervalSince(lastReport) >= 0.25 {
                 lastReport = Date()
                 observer(.progress(snapshot()))
             }
         }
         checkpoint?(s, s.previousSeconds + elapsed())
-        if s.characters > s.lastEvalCharacters || s.bestValidation == nil { evaluate() }
+        if s.characters > s.lastEvalCharacters || s.bestValidation == nil {
+            evaluate()
+            if sampleAtEvaluations { sample() }
+        }
         if scorer == nil || validation.isEmpty {
             s.best.copy(from: params)
             s.bestTrainBPC = s.lastTrainBPC
