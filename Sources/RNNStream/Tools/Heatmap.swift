@@ -23,7 +23,7 @@ public func escapedCharacter(_ s: Unicode.Scalar) -> String {
 }
 
 /// Printable and not whitespace: shown as itself.
-func isPlainPrintable(_ s: Unicode.Scalar) -> Bool {
+package func isPlainPrintable(_ s: Unicode.Scalar) -> Bool {
     if s.properties.isWhitespace { return false }
     switch s.properties.generalCategory {
     case .control, .format, .surrogate, .privateUse, .unassigned, .lineSeparator, .paragraphSeparator, .spaceSeparator:
@@ -113,7 +113,7 @@ public enum HeatmapPage {
         <html xmlns="http://www.w3.org/1999/xhtml" lang="en">
         <head>
         <meta charset="utf-8"/>
-        <title>rnn-score: \(escape(model))</title>
+        <title>rnn-score: \(escapeXML(model))</title>
         <style>
         body{font-family:sans-serif;margin:1em}
         pre{font-family:monospace;white-space:pre-wrap;line-height:1.35}
@@ -122,7 +122,7 @@ public enum HeatmapPage {
         \(css)</style>
         </head>
         <body>
-        <h1>Surprisal under \(escape(model))</h1>
+        <h1>Surprisal under \(escapeXML(model))</h1>
         <p>Each character's background shows the bits it cost (−log₂ of the probability the model gave it); hover for the value.</p>
         <table class="legend"><tr><td>bits:</td>\(legend)</tr></table>
 
@@ -130,14 +130,14 @@ public enum HeatmapPage {
     }
 
     public static func sectionStart(file: String) -> String {
-        "<h2>\(escape(file))</h2>\n<pre>"
+        "<h2>\(escapeXML(file))</h2>\n<pre>"
     }
 
     public static func span(_ c: ScoredCharacter) -> String {
         let cls = Heat.level(c).map { "h\($0)" } ?? "hu"
         let title = String(format: "%.2f bits", c.bits) + (c.known ? "" : ", unknown")
         let s = c.scalar
-        let text = s == "\n" || s == "\t" || s == " " || isPlainPrintable(s) ? escape(String(Character(s))) : escape(escapedCharacter(s))
+        let text = s == "\n" || s == "\t" || s == " " || isPlainPrintable(s) ? escapeXML(String(Character(s))) : escapeXML(escapedCharacter(s))
         return "<span class=\"\(cls)\" title=\"\(title)\">\(text)</span>"
     }
 
@@ -147,22 +147,24 @@ public enum HeatmapPage {
     }
 
     public static let footer = "</body>\n</html>\n"
-
-    /// Text or attribute content: `& < > "` as entities.
-    public static func escape(_ s: String) -> String {
-        var out = ""
-        for ch in s.unicodeScalars {
-            switch ch {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "\n", "\t", " ": out.unicodeScalars.append(ch)
-            default:
-                // XML forbids most control characters; show every non-printable one escaped
-                if isPlainPrintable(ch) { out.unicodeScalars.append(ch) } else { out += escapedCharacter(ch) }
-            }
-        }
-        return out
-    }
 }
+
+/// Text or attribute content for the XHTML pages (the heatmap, the training report): `& < > "` as entities,
+/// newline, tab and space as themselves, and every other character that is not plainly printable shown
+/// escaped (`\u{1}`, `\r`), since XML forbids most control characters even as references.
+public func escapeXML(_ s: String) -> String {
+    var out = ""
+    for ch in s.unicodeScalars {
+        switch ch {
+        case "&": out += "&amp;"
+        case "<": out += "&lt;"
+        case ">": out += "&gt;"
+        case "\"": out += "&quot;"
+        case "\n", "\t", " ": out.unicodeScalars.append(ch)
+        default:
+            if isPlainPrintable(ch) { out.unicodeScalars.append(ch) } else { out += escapedCharacter(ch) }
+        }
+    }
+    return out
+}
+

@@ -280,33 +280,3 @@ private func tickLabel(_ v: Double) -> String {
     if a < 0.01 { return String(format: "%.0e", v) }
     return String(format: "%g", (v * 1e4).rounded() / 1e4)
 }
-
-/// Text made safe for XHTML and HTML alike: the five special characters as entities; the control characters
-/// XML forbids (all of C0 but tab and newline, DEL, U+FFFE and U+FFFF) as their visible Unicode pictures
-/// (U+2400…), so a sample of any text stays readable and the page stays well-formed.
-public func escapeXML(_ s: String) -> String {
-    var out = ""
-    out.unicodeScalars.reserveCapacity(s.unicodeScalars.count)
-    for c in s.unicodeScalars {
-        switch c {
-        case "&": out += "&amp;"
-        case "<": out += "&lt;"
-        case ">": out += "&gt;"
-        case "\"": out += "&quot;"
-        case "'": out += "&#39;"
-        case "\t", "\n": out.unicodeScalars.append(c)
-        case "\r": out += "\u{240D}"
-        default:
-            if c.value < 0x20 {
-                out.unicodeScalars.append(Unicode.Scalar(0x2400 + c.value)!)
-            } else if c.value == 0x7F {
-                out += "\u{2421}"
-            } else if c.value == 0xFFFE || c.value == 0xFFFF {
-                out += "\u{FFFD}"
-            } else {
-                out.unicodeScalars.append(c)
-            }
-        }
-    }
-    return out
-}
