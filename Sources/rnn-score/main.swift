@@ -25,6 +25,7 @@ struct Score: ParsableCommand {
     @Flag(help: "Echo the text with each character's background shaded by its bits (terminal only, honours NO_COLOR).") var color = false
     @Flag(name: .customLong("force-color"), help: "With --color: colour even when standard output is not a terminal or NO_COLOR is set.") var forceColor = false
     @Flag(help: "Write a self-contained HTML heatmap page (one <span> per character) to standard output.") var html = false
+    @Option(help: ArgumentHelp("With --html or --color: shade by hidden unit K of layer L (from 0) instead of the bits; top: the units that vary most with the text (listed, or a section each with --html).", valueName: "L:K|top")) var unit: String?
     @Flag(name: .customLong("reset-each-line"), help: "Score each line from the fresh state (default: the state carries across lines).") var resetEachLine = false
     @Flag(help: "Dynamic evaluation: learn from the text while scoring it (each chunk scored before it is learned).") var adapt = false
     @Option(name: .customLong("adapt-lr"), help: "Adam learning rate of --adapt.") var adaptLR: Double = AdaptOptions.defaultLearningRate
@@ -46,6 +47,14 @@ struct Score: ParsableCommand {
         }
         if json && (color || html) { throw ValidationError("--json does not go with --color or --html") }
         if forceColor && !color { throw ValidationError("--force-color needs --color") }
+        if let unit {
+            guard let choice = UnitChoice(argument: unit) else {
+                throw ValidationError("--unit: \(unit.debugDescription) is not L:K (layer and unit numbers) or top")
+            }
+            if choice != .top && !(html || color) { throw ValidationError("--unit: L:K needs --html or --color") }
+            if perLine || perChar || json { throw ValidationError("--unit: does not go with --per-line, --per-char or --json") }
+            if adapt { throw ValidationError("--unit: does not go with --adapt") }
+        }
         if !(adaptLR > 0 && adaptLR.isFinite) { throw ValidationError("--adapt-lr: must be positive") }
         if !(1...4096).contains(adaptChunk) { throw ValidationError("--adapt-chunk: must be 1...4096") }
         if adapt && resetEachLine { throw ValidationError("--adapt does not go with --reset-each-line") }
@@ -56,6 +65,7 @@ struct Score: ParsableCommand {
         var r = ScoreRequest()
         r.modelPath = model
         r.files = files
+        r.unit = unit.flatMap(UnitChoice.init(argument:))
         r.mode = perLine ? .perLine : perChar ? .perCharacter : color ? .color : html ? .html : .summary
         r.json = json
         r.resetEachLine = resetEachLine

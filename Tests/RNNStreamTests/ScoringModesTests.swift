@@ -252,7 +252,10 @@ struct ScoringModesTests {
                         attributes: [String: String] = [:]) {
                 if name == "span" {
                     spans += 1
-                    if attributes["title"]?.hasSuffix("bits") == true || attributes["title"]?.hasSuffix("unknown") == true { titled += 1 }
+                    // "0.51 bits; likeliest: …" or "6.50 bits, unknown"
+                    if attributes["title"]?.range(of: #"^[0-9]+\.[0-9]{2} bits(, unknown)?(;|$)"#, options: .regularExpression) != nil {
+                        titled += 1
+                    }
                 }
             }
         }
@@ -378,5 +381,113 @@ struct ScoringModesTests {
                      ["--adapt-lr", "0"], ["--adapt-chunk", "0"]] {
             #expect(try score(args + [m], input: "").status == 64, "\(args)")
         }
+    }
+}
+
+/// Every span of a heatmap page: its class and title.
+private func spans(_ page: String) throws -> [(cls: String, title: String)] {
+    final class Spans: NSObject, XMLParserDelegate {
+        var all: [(String, String)] = []
+        func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
+                    attributes: [String: String] = [:]) {
+            if name == "span" { all.append((attributes["class"] ?? "", attributes["title"] ?? "")) }
+        }
+    }
+    let parser = XMLParser(data: Data(page.utf8))
+    let s = Spans()
+    parser.delegate = s
+    #expect(parser.parse(), "\(parser.parserError.map { "\($0)" } ?? "")")
+    return s.all.map { (cls: $0.0, title: $0.1) }
+}
+
+/// `rnn-score --unit` and the heatmap's candidates, against the Predictor run directly on the same text.
+struct UnitViewTests {
+    private let text = "the cat sat on the mat.\nthe dog ate the hat.\n"
+
+    /// h of `layer` after each character, and the probabilities predicting each character, from the fresh state.
+    private func direct(_ unit: HiddenUnit) -> (activations: [Float], probabilities: [[Double]]) {
+        let model = Fixture.shared.model
+        let p = Parameters(model: model)
+        let predictor = Predictor(parameters: p, maxChunk: 1)
+        predictor.recordsLayers = true
+        let V = model.config.vocabSize
+        var logits = [Float](repeating: 0, count: V)
+        logits.withUnsafeMutableBufferPointer { predictor.initialLogits(into: $0.baseAddress!) }
+        var acts: [Float] = [], probs: [[Double]] = []
+        for s in text.unicodeScalars {
+            let m = logits.max()!
+            let e = logits.map { exp(Double($0 - m)) }
+            let sum = e.reduce(0, +)
+            probs.append(e.map { $0 / sum })
+            var i = model.vocabulary.index(of: s)!
+            predictor.advance(&i, count: 1)
+            acts.append(predictor.layerOutputs[unit.layer].pointer[unit.index])
+            for j in 0..<V { logits[j] = predictor.logits.pointer[j] }
+        }
+        return (acts, probs)
+    }
+
+    @Test func htmlShadesByTheUnitItsActivationAfterEachCharacter() throws {
+        let unit = HiddenUnit(layer: 0, index: 5)
+        let r = try score(["--html", "--unit", "0:5", m], input: text)
+        #expect(r.status == 0, "\(r.stderr)")
+        let all = try spans(r.stdout)
+        let (acts, probs) = direct(unit)
+        #expect(all.count == acts.count)
+        for (i, s) in all.enumerated() where i < acts.count {
+            // "0.51 bits; activation +0.123; likeliest: a 40%, …"
+            let field = try #require(s.title.range(of: "activation ").map { s.title[$0.upperBound...].prefix(6) })
+            let shown = try #require(Double(field))
+            #expect(abs(shown - Double(acts[i])) <= 0.0006, "character \(i): shown \(shown), predictor \(acts[i])")
+            #expect(s.cls == "u\(Heat.unitLevel(acts[i]))")
+            // the likeliest character shown is the argmax of the distribution that predicted this one
+            let best = probs[i].indices.max { probs[i][$0] < probs[i][$1] }!
+            let percent = Int((100 * probs[i][best]).rounded())
+            #expect(s.title.contains("likeliest: "), "no candidates in \(s.title)")
+            let first = s.title.components(separatedBy: "likeliest: ")[1].components(separatedBy: ", ")[0]
+            let c = Fixture.shared.model.vocabulary.scalars[best]
+            let name = c == " " ? "␣" : escapedCharacter(c)
+            let parts = first.split(separator: " ")
+            #expect(parts.count == 2 && String(parts[0]) == name, "character \(i): \(first) against \(name)")
+            #expect(parts.count == 2 && abs((Int(parts[1].dropLast()) ?? -9) - percent) <= 1,
+                    "character \(i): \(first) against \(percent)% (rounding apart)")
+            #expect(s.title.components(separatedBy: "likeliest: ")[1].components(separatedBy: ", ").count
+                    == min(5, Fixture.shared.model.config.vocabSize))
+        }
+    }
+
+    @Test func topListsTheMostVaryingUnitsInOrder() throws {
+        let r = try score(["--unit", "top", m], input: String(repeating: text, count: 5))
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = r.lines.dropFirst().map { $0.split(separator: " ") }
+        #expect(rows.count == min(10, Fixture.shared.model.config.hiddenSize))
+        let spreads = rows.map { Double($0[2])! }
+        #expect(spreads == spreads.sorted(by: >), "not most varying first: \(spreads)")
+        for row in rows {
+            let choice = try #require(UnitChoice(argument: String(row[1])))
+            guard case .unit(let u) = choice else { Issue.record("not L:K: \(row[1])"); continue }
+            #expect(u.layer < Fixture.shared.model.config.layers && u.index < Fixture.shared.model.config.hiddenSize)
+        }
+        // the page shows a section per listed unit, the first ones of the list
+        let page = try score(["--html", "--unit", "top", m], input: String(repeating: text, count: 5))
+        #expect(page.status == 0)
+        let shown = page.stdout.components(separatedBy: "<h2 class=\"unit\" id=\"unit-").dropFirst().map { $0.prefix(while: { $0 != "\"" }) }
+        #expect(shown.map { $0.replacingOccurrences(of: "-", with: ":") } == rows.prefix(4).map { String($0[1]) })
+        #expect(try spans(page.stdout).count == 4 * 5 * text.unicodeScalars.count)
+    }
+
+    @Test func colorShadesByTheUnit() throws {
+        let r = try score(["--color", "--force-color", "--unit", "0:1", m], input: text)
+        #expect(r.status == 0)
+        let codes = Set(r.stdout.components(separatedBy: "48;5;").dropFirst().compactMap { Int($0.prefix { $0.isNumber }) })
+        #expect(!codes.isEmpty && codes.isSubset(of: Set(Heat.unitANSI)), "\(codes)")
+    }
+
+    @Test(arguments: [["--unit", "x", "--html"], ["--unit", "0:9999", "--html"], ["--unit", "7:0", "--html"],
+                      ["--unit", "0:1"], ["--unit", "top", "--json"], ["--unit", "top", "--adapt"], ["--unit=-1:2", "--html"]])
+    func badUnitsAreUsageErrors(_ args: [String]) throws {
+        let r = try score(args + [m], input: text)
+        #expect(r.status == 64 && r.stderr.hasPrefix("rnn-score: --unit") && r.stdout.isEmpty,
+                "\(args): \(r.status) \(r.stderr)")
     }
 }

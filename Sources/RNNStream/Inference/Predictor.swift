@@ -26,6 +26,15 @@ public final class Predictor {
     private let scratchC: FloatBuffer  // (H) LSTM new c
     /// (C, V) logits of the last chunk: row i predicts the character after input i.
     public let logits: FloatBuffer
+    /// With `recordsLayers`, per layer (C, H): row i is that layer's h after input i of the last chunk (what
+    /// `rnn-score --unit` shows); empty otherwise.
+    public private(set) var layerOutputs: [FloatBuffer] = []
+    /// Keep every layer's outputs of each chunk in `layerOutputs`.
+    public var recordsLayers = false {
+        didSet {
+            layerOutputs = recordsLayers ? (0..<L).map { _ in FloatBuffer(count: maxChunk * H) } : []
+        }
+    }
     // packed copies of the weights: per layer wh (H, G·H) and wx (In, G·H) (layer 0's wx is a lookup), head.w
     private let packedWh: [PackedMatrix]
     private let packedWx: [PackedMatrix]
@@ -128,6 +137,7 @@ public final class Predictor {
                 }
                 hk.update(from: ht, count: H)
             }
+            if recordsLayers { layerOutputs[k].pointer.update(from: out, count: C * H) }
         }
         // head: logits = top·head.w + head.b
         let top = outs[(L - 1) & 1].pointer, lg = logits.pointer

@@ -10,6 +10,71 @@ public struct ScoredCharacter: Sendable, Equatable {
     public var bits: Double
     /// False for a character outside the vocabulary (charged `unknownCharacterBits`).
     public var known: Bool
+    /// With `StreamScorer.candidates`: the characters the model found most likely at this position, most
+    /// likely first (empty for an unknown character).
+    public var candidates: [Candidate] = []
+    /// With `StreamScorer.unit`: that unit's activation after this character (an unknown character leaves the
+    /// state, and so the activation, as it was).
+    public var unit: Float? = nil
+}
+
+/// A character and the probability the model gave it.
+public struct Candidate: Sendable, Equatable {
+    public var scalar: Unicode.Scalar
+    public var probability: Double
+}
+
+/// Hidden unit `index` of layer `layer` (both from 0): one component of that layer's h.
+public struct HiddenUnit: Sendable, Hashable, CustomStringConvertible {
+    public var layer: Int
+    public var index: Int
+    public init(layer: Int, index: Int) { self.layer = layer; self.index = index }
+    /// `L:K`, as `rnn-score --unit` takes it.
+    public var description: String { "\(layer):\(index)" }
+}
+
+/// Mean and spread of every hidden unit's activation over the characters scored (`rnn-score --unit top`).
+public struct UnitStatistics: Sendable {
+    public let layers: Int, hidden: Int
+    public private(set) var count = 0
+    private var sum: [Double], sumOfSquares: [Double]
+
+    init(layers: Int, hidden: Int) {
+        self.layers = layers
+        self.hidden = hidden
+        sum = [Double](repeating: 0, count: layers * hidden)
+        sumOfSquares = sum
+    }
+
+    /// Adds one character's activations: `h[k]` points at layer k's H values.
+    mutating func add(_ h: [UnsafePointer<Float>]) {
+        count += 1
+        for k in 0..<layers {
+            for j in 0..<hidden {
+                let v = Double(h[k][j])
+                sum[k * hidden + j] += v
+                sumOfSquares[k * hidden + j] += v * v
+            }
+        }
+    }
+
+    public func mean(_ u: HiddenUnit) -> Double { count > 0 ? sum[u.layer * hidden + u.index] / Double(count) : 0 }
+
+    /// The standard deviation (population) of the unit's activation.
+    public func deviation(_ u: HiddenUnit) -> Double {
+        guard count > 0 else { return 0 }
+        let m = mean(u)
+        return max(0, sumOfSquares[u.layer * hidden + u.index] / Double(count) - m * m).squareRoot()
+    }
+
+    /// The `n` units whose activations vary most with the text, most first (ties: lower layer, lower index).
+    public func mostVarying(_ n: Int) -> [HiddenUnit] {
+        var all: [HiddenUnit] = []
+        for k in 0..<layers { for j in 0..<hidden { all.append(HiddenUnit(layer: k, index: j)) } }
+        let d = all.map(deviation)
+        let order = all.indices.sorted { d[$0] != d[$1] ? d[$0] > d[$1] : $0 < $1 }
+        return order.prefix(n).map { all[$0] }
+    }
 }
 
 /// Dynamic evaluation: the model keeps learning from the text while it scores it.
@@ -64,6 +129,28 @@ public final class StreamScorer {
     /// (V) logits predicting the next known character.
     private let next: FloatBuffer
     private let adaptation: Adaptation?
+
+    /// How many of the most likely characters each scored character reports (`ScoredCharacter.candidates`).
+    public var candidates = 0
+    /// The unit whose activation each scored character reports (`ScoredCharacter.unit`).
+    public var unit: HiddenUnit? {
+        didSet {
+            precondition(unit.map { $0.layer < parameters.config.layers && $0.index < parameters.config.hiddenSize } ?? true)
+            predictor.recordsLayers = unit != nil || unitStatistics != nil
+        }
+    }
+    /// Every unit's activation statistics over the known characters scored, once `collectUnitStatistics()` ran.
+    public private(set) var unitStatistics: UnitStatistics?
+    private var knownCandidates: [[Candidate]] = []
+    private var knownUnit: [Float] = []
+    /// The unit's activation after the last known character (0 from the fresh state).
+    private var lastUnit: Float = 0
+
+    /// From now on, keep every unit's mean and spread (`unitStatistics`).
+    public func collectUnitStatistics() {
+        unitStatistics = UnitStatistics(layers: parameters.config.layers, hidden: parameters.config.hiddenSize)
+        predictor.recordsLayers = true
+    }
 
     /// What dynamic evaluation keeps between chunks.
     private final class Adaptation {
@@ -129,6 +216,7 @@ public final class StreamScorer {
         flush()
         predictor.reset()
         predictor.initialLogits(into: next.pointer)
+        lastUnit = 0
         if let a = adaptation {
             a.start.reset()
             a.previous = nil
@@ -168,13 +256,17 @@ public final class StreamScorer {
         if n > 0 { scoreKnown(n) }
         var k = 0
         var unknownCount = 0
+        let reportUnit = unit != nil
         for s in pending {
             if k < n && vocabulary.index(of: s) != nil {
-                onCharacter?(ScoredCharacter(scalar: s, bits: knownBits[k], known: true))
+                var c = ScoredCharacter(scalar: s, bits: knownBits[k], known: true)
+                if candidates > 0 { c.candidates = knownCandidates[k] }
+                if reportUnit { lastUnit = knownUnit[k]; c.unit = lastUnit }
+                onCharacter?(c)
                 k += 1
             } else {
                 unknownCount += 1
-                onCharacter?(ScoredCharacter(scalar: s, bits: unknownCost, known: false))
+                onCharacter?(ScoredCharacter(scalar: s, bits: unknownCost, known: false, unit: reportUnit ? lastUnit : nil))
             }
         }
         totals.unknown += unknownCount
@@ -190,6 +282,11 @@ public final class StreamScorer {
         var nats = SoftmaxCrossEntropy.forward(rows: 1, vocab: V, logits: next.pointer, targets: &first,
                                                gradScale: nil, rowLoss: &firstLoss)
         knownBits[0] = firstLoss / M_LN2
+        if candidates > 0 {
+            knownCandidates.removeAll(keepingCapacity: true)
+            knownCandidates.append(mostLikely(next.pointer))
+        }
+        knownUnit.removeAll(keepingCapacity: true)
         // rows 0..<n-1 predict known[1..<n]; the last character runs apart so that the state before it can be
         // kept for the next training unroll
         let head = adaptation != nil ? n - 1 : n
@@ -199,16 +296,53 @@ public final class StreamScorer {
             nats += SoftmaxCrossEntropy.forward(rows: head, vocab: V, logits: predictor.logits.pointer,
                                                 targets: targets, gradScale: nil, rowLoss: &rowLoss)
             for r in 0..<min(head, n - 1) { knownBits[r + 1] = rowLoss[r] / M_LN2 }
+            if candidates > 0 {
+                for r in 0..<min(head, n - 1) { knownCandidates.append(mostLikely(predictor.logits.pointer + r * V)) }
+            }
+            recordLayers(rows: head)
             next.pointer.update(from: predictor.logits.pointer + (head - 1) * V, count: V)
         }
         if let a = adaptation {
             predictor.copyState(to: a.spare)
             known.withUnsafeBufferPointer { predictor.advance($0.baseAddress! + (n - 1), count: 1) }
+            recordLayers(rows: 1)
             next.pointer.update(from: predictor.logits.pointer, count: V)
             learn(a, n)
         }
         totals.nats += nats
         totals.characters += n
+    }
+
+    /// The chosen unit's activation and every unit's statistics for the `rows` characters just advanced.
+    private func recordLayers(rows: Int) {
+        guard predictor.recordsLayers else { return }
+        let H = parameters.config.hiddenSize
+        for r in 0..<rows {
+            if let u = unit { knownUnit.append(predictor.layerOutputs[u.layer].pointer[r * H + u.index]) }
+            if unitStatistics != nil {
+                unitStatistics!.add(predictor.layerOutputs.map { UnsafePointer($0.pointer + r * H) })
+            }
+        }
+    }
+
+    /// The `candidates` most likely characters under `logits` (V), with their softmax probabilities.
+    private func mostLikely(_ logits: UnsafePointer<Float>) -> [Candidate] {
+        var m = logits[0]
+        for j in 1..<V where logits[j] > m { m = logits[j] }
+        var p = [Double](repeating: 0, count: V), sum = 0.0
+        for j in 0..<V {
+            p[j] = exp(Double(logits[j] - m))
+            sum += p[j]
+        }
+        var out: [Candidate] = []
+        var taken = Set<Int>()
+        for _ in 0..<min(candidates, V) {
+            var best = -1
+            for j in 0..<V where !taken.contains(j) && (best < 0 || p[j] > p[best]) { best = j }
+            taken.insert(best)
+            out.append(Candidate(scalar: vocabulary.scalars[best], probability: p[best] / sum))
+        }
+        return out
     }
 
     /// One training step on the characters just scored: inputs [previous, known[0..<n-1]] from the state

@@ -50,6 +50,22 @@ public enum Heat {
         guard c.known else { return nil }
         return max(0, min(levels - 1, Int(c.bits.rounded(.down))))
     }
+
+    /// `--unit`: a unit's activation (in -1…1 for every cell's h) in 8 even steps, blue (-1) through white to
+    /// red (+1), for the background behind black text.
+    public static let unitANSI: [Int] = [74, 111, 153, 195, 224, 217, 210, 203]
+    public static let unitCSS: [String] = ["#6baed6", "#9ecae1", "#c6dbef", "#eef3fa", "#fdeee6", "#fcbba1", "#fc9272", "#fb6a4a"]
+
+    /// The level of an activation: level i holds -1 + i/4 … -1 + (i+1)/4.
+    public static func unitLevel(_ v: Float) -> Int {
+        guard v.isFinite else { return 0 }
+        return max(0, min(levels - 1, Int(((v + 1) * 4).rounded(.down))))
+    }
+
+    /// The colour level of a character in the chosen view (nil: unknown, in the surprisal view).
+    static func level(_ c: ScoredCharacter, byUnit: Bool) -> Int? {
+        byUnit ? unitLevel(c.unit ?? 0) : level(c)
+    }
 }
 
 /// Echoes scored characters with a 256-colour background per character (black text), or plainly when
@@ -57,10 +73,15 @@ public enum Heat {
 /// not bleed into the next line); other control characters are shown escaped (`\u{1B}`), never sent raw.
 public struct ColorEcho {
     public let colored: Bool
+    /// Shade by `ScoredCharacter.unit` (`--unit`) instead of the bits.
+    public let byUnit: Bool
     private var current: Int? = -1
     private var bytes: [UInt8] = []
 
-    public init(colored: Bool) { self.colored = colored }
+    public init(colored: Bool, byUnit: Bool = false) {
+        self.colored = colored
+        self.byUnit = byUnit
+    }
 
     /// The bytes for one character.
     public mutating func render(_ c: ScoredCharacter) -> [UInt8] {
@@ -72,9 +93,9 @@ public struct ColorEcho {
             return bytes
         }
         if colored {
-            let want = Heat.level(c)
+            let want = Heat.level(c, byUnit: byUnit)
             if want != current || current == -1 {
-                let bg = want.map { Heat.ansi[$0] } ?? Heat.unknownANSI
+                let bg = want.map { byUnit ? Heat.unitANSI[$0] : Heat.ansi[$0] } ?? Heat.unknownANSI
                 bytes += Array("\u{1B}[38;5;16;48;5;\(bg)m".utf8)
                 current = want
             }
@@ -97,16 +118,36 @@ public struct ColorEcho {
 /// A self-contained XHTML page (it parses as XML) of the same heatmap: one `<span>` per character, its
 /// class giving the colour and its `title` the bits, inside a `<pre>` per file, with a legend.
 public enum HeatmapPage {
-    public static func header(model: String) -> String {
+    /// `units`: the page shades by these units' activations (`--unit`), one section per unit and file, with
+    /// each unit's spread; nil: by surprisal.
+    public static func header(model: String, units: [(unit: HiddenUnit, deviation: Double?)]? = nil) -> String {
         var css = ""
         for (i, c) in Heat.css.enumerated() { css += "span.h\(i){background:\(c)}\n" }
+        for (i, c) in Heat.unitCSS.enumerated() { css += "span.u\(i){background:\(c)}\n" }
         css += "span.hu{background:\(Heat.unknownCSS)}\n"
         var legend = ""
-        for i in 0..<Heat.levels {
-            let range = i == Heat.levels - 1 ? "≥\(i)" : "\(i)–\(i + 1)"
-            legend += "<td style=\"background:\(Heat.css[i])\">\(range)</td>"
+        let heading: String, explanation: String
+        if let units {
+            for i in 0..<Heat.levels {
+                legend += "<td style=\"background:\(Heat.unitCSS[i])\">" + String(format: "%+.2f", -1 + Double(i) / 4 + 0.125) + "</td>"
+            }
+            legend = "<tr><td>activation:</td>\(legend)</tr>"
+            let names = units.map { u in "unit " + u.unit.description + (u.deviation.map { String(format: " (spread %.3f)", $0) } ?? "") }
+            heading = "Hidden units under \(escapeXML(model))"
+            explanation = "Each character's background shows the activation of \(escapeXML(names.joined(separator: ", "))) "
+                + "(layer:unit, from 0) after the model has read it, from −1 (blue) to +1 (red); hover for the value, "
+                + "the bits and the model's five likeliest characters there."
+        } else {
+            for i in 0..<Heat.levels {
+                let range = i == Heat.levels - 1 ? "≥\(i)" : "\(i)–\(i + 1)"
+                legend += "<td style=\"background:\(Heat.css[i])\">\(range)</td>"
+            }
+            legend += "<td style=\"background:\(Heat.unknownCSS)\">unknown</td>"
+            legend = "<tr><td>bits:</td>\(legend)</tr>"
+            heading = "Surprisal under \(escapeXML(model))"
+            explanation = "Each character's background shows the bits it cost (−log₂ of the probability the model gave it); "
+                + "hover for the value and the model's five likeliest characters there."
         }
-        legend += "<td style=\"background:\(Heat.unknownCSS)\">unknown</td>"
         return """
         <?xml version="1.0" encoding="UTF-8"?>
         <!DOCTYPE html>
@@ -122,20 +163,35 @@ public enum HeatmapPage {
         \(css)</style>
         </head>
         <body>
-        <h1>Surprisal under \(escapeXML(model))</h1>
-        <p>Each character's background shows the bits it cost (−log₂ of the probability the model gave it); hover for the value.</p>
-        <table class="legend"><tr><td>bits:</td>\(legend)</tr></table>
+        <h1>\(heading)</h1>
+        <p>\(explanation)</p>
+        <table class="legend">\(legend)</table>
 
         """
+    }
+
+    /// A heading for the sections of one unit (`--unit top` shows several).
+    public static func unitHeading(_ unit: HiddenUnit, deviation: Double?) -> String {
+        "<h2 class=\"unit\" id=\"unit-\(unit.layer)-\(unit.index)\">Unit \(unit)"
+            + (deviation.map { String(format: ", spread %.3f", $0) } ?? "") + "</h2>\n"
     }
 
     public static func sectionStart(file: String) -> String {
         "<h2>\(escapeXML(file))</h2>\n<pre>"
     }
 
-    public static func span(_ c: ScoredCharacter) -> String {
-        let cls = Heat.level(c).map { "h\($0)" } ?? "hu"
-        let title = String(format: "%.2f bits", c.bits) + (c.known ? "" : ", unknown")
+    /// One character: its colour class, and a title (shown on hover) with the bits, the unit's activation
+    /// when shading by a unit, and the candidates the model gave for this position.
+    public static func span(_ c: ScoredCharacter, byUnit: Bool = false) -> String {
+        let cls = Heat.level(c, byUnit: byUnit).map { (byUnit ? "u" : "h") + "\($0)" } ?? "hu"
+        var title = String(format: "%.2f bits", c.bits) + (c.known ? "" : ", unknown")
+        if let u = c.unit { title += String(format: "; activation %+.3f", u) }
+        if !c.candidates.isEmpty {
+            title += "; likeliest: " + c.candidates.map {
+                ($0.scalar == " " ? "␣" : escapedCharacter($0.scalar)) + String(format: " %.0f%%", 100 * $0.probability)
+            }.joined(separator: ", ")
+        }
+        title = escapeXML(title)
         let s = c.scalar
         let text = s == "\n" || s == "\t" || s == " " || isPlainPrintable(s) ? escapeXML(String(Character(s))) : escapeXML(escapedCharacter(s))
         return "<span class=\"\(cls)\" title=\"\(title)\">\(text)</span>"

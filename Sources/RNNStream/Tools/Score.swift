@@ -37,9 +37,32 @@ public struct ScoreRequest: Sendable {
     public var forceColor = false
     /// Print the model's metadata and stop.
     public var info = false
+    /// `--unit`: shade `--html` and `--color` by a hidden unit, or find the units that vary most.
+    public var unit: UnitChoice? = nil
 
     public init() {}
 }
+
+/// What `--unit` asks for.
+public enum UnitChoice: Sendable, Equatable {
+    /// `L:K`: shade by this unit.
+    case unit(HiddenUnit)
+    /// `top`: the units whose activations vary most with the text: listed, or (with --html) a section each,
+    /// or (with --color) the text shaded by the first.
+    case top
+
+    /// Parses `L:K` (decimal, from 0) or `top`; nil for anything else.
+    public init?(argument: String) {
+        if argument == "top" { self = .top; return }
+        let parts = argument.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, let l = Int(parts[0]), let k = Int(parts[1]), l >= 0, k >= 0,
+              parts.allSatisfy({ $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }) else { return nil }
+        self = .unit(HiddenUnit(layer: l, index: k))
+    }
+}
+
+/// The candidates `--html` shows per character.
+public let heatmapCandidates = 5
 
 // MARK: - Result lines
 
@@ -79,11 +102,15 @@ final class RecordWriter {
     private var lineChars = 0, lineBits = 0.0, lineUnknown = 0
     private var echo: ColorEcho
 
-    init(out: CheckedOutput, mode: ScoreMode, json: Bool, colored: Bool) {
+    /// Shade by `ScoredCharacter.unit` instead of the bits (`--unit`).
+    let byUnit: Bool
+
+    init(out: CheckedOutput, mode: ScoreMode, json: Bool, colored: Bool, byUnit: Bool = false) {
         self.out = out
         self.mode = mode
         self.json = json
-        echo = ColorEcho(colored: colored)
+        self.byUnit = byUnit
+        echo = ColorEcho(colored: colored, byUnit: byUnit)
     }
 
     func startFile(_ name: String, label: String?) {
@@ -118,7 +145,7 @@ final class RecordWriter {
         case .color:
             do { try out.write(echo.render(c)) } catch { failure = error }
         case .html:
-            put(HeatmapPage.span(c))
+            put(HeatmapPage.span(c, byUnit: byUnit))
         }
         offset += 1
     }
@@ -303,6 +330,10 @@ public func runScore(_ request: ScoreRequest) -> Int32 {
         }
         let parameters = Parameters(model: model)
         let files = request.files.isEmpty ? ["-"] : request.files
+        if let unit = request.unit {
+            return try scoreUnits(unit, request: request, model: model, parameters: parameters, files: files,
+                                  colored: colored, out: out)
+        }
         let several = files.count > 1
         var total = ScoreTotals()
         let workers = min(Threads.count, files.count)
@@ -332,6 +363,7 @@ public func runScore(_ request: ScoreRequest) -> Int32 {
             if Interrupt.requested { try out.flush(); return Interrupt.exitStatus }
         } else {
             let scorer = StreamScorer(parameters: parameters, vocabulary: model.vocabulary, adapt: request.adapt)
+            if request.mode == .html { scorer.candidates = heatmapCandidates }
             let writer = RecordWriter(out: out, mode: request.mode, json: request.json, colored: colored)
             if request.mode != .summary { scorer.onCharacter = { writer.character($0) } }
             if request.mode == .html { try out.write(HeatmapPage.header(model: request.modelPath)) }
