@@ -192,7 +192,7 @@ private struct ChartPoint {
 /// the best point. Non-finite values are left out.
 private func chart(id: String, xLabel: String, yLabel: String, series: [(String, String, [ChartPoint])],
                    best: ChartPoint?) -> String {
-    let width = 480.0, height = 280.0, left = 64.0, right = 16.0, top = 28.0, bottom = 44.0
+    let width = 440.0, height = 260.0, left = 60.0, right = 16.0, top = 28.0, bottom = 44.0
     let all = series.flatMap(\.2).filter { $0.x.isFinite && $0.y.isFinite }
     var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"\(id)\" width=\"\(Int(width))\" height=\"\(Int(height))\" "
         + "viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"\(escapeXML(yLabel)) against \(escapeXML(xLabel))\">\n"
