@@ -97,4 +97,22 @@ struct CheckpointTests {
         let bytes = Checkpoint.encode(state: trainer.makeState(), trainer: trainer, textSHA256: "abc", seconds: 0)
         #expect(throws: TrainingError.self) { try Checkpoint.decode(bytes, trainer: trainer, textSHA256: "abd") }
     }
+
+    /// The keys written are exactly the table's (`Checkpoint.Key`), which is also what `decode` reads.
+    @Test func theMetadataKeysAreTheTable() throws {
+        let trainer = try Self.trainer(cell: .lstm, optimizer: .adam)
+        let s = trainer.makeState()
+        s.bestValidation = 1
+        s.lastValidation = 2
+        let file = try SafeTensorsFile.decode(Gzip.decompress(Checkpoint.encode(state: s, trainer: trainer, textSHA256: "abc", seconds: 0),
+                                                              maxOutput: 1 << 26))
+        let written = Set(file.metadata.keys.filter { $0.hasPrefix("checkpoint.") && !$0.hasPrefix("checkpoint.option.") })
+        #expect(written == Set(Checkpoint.Key.allCases.map(\.name)))
+        let options = Checkpoint.shapeOptions(trainer.options, batch: trainer.batch, seq: trainer.seq)
+        #expect(Set(file.metadata.keys.filter { $0.hasPrefix("checkpoint.option.") }) == Set(options.keys.map { Checkpoint.Key.option($0) }))
+        let stateTensors = file.tensors.map(\.name).filter { $0.hasPrefix("checkpoint.") && !$0.hasPrefix("checkpoint.best.") }
+        #expect(stateTensors == ["checkpoint." + Checkpoint.TensorName.optimizerFirst, "checkpoint." + Checkpoint.TensorName.optimizerSecond]
+                + (0..<2).map { "checkpoint." + Checkpoint.TensorName.hidden(layer: $0) }
+                + (0..<2).map { "checkpoint." + Checkpoint.TensorName.cell(layer: $0) })
+    }
 }
