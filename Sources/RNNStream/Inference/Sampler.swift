@@ -19,7 +19,9 @@ public struct SamplingOptions: Sendable, Equatable {
     }
 }
 
-/// Draws character indices from logits; the same options and generator state give the same draws.
+/// Draws character indices from logits. Like llama2.c's `sample(probabilities, coin)`, it takes its random
+/// number as an argument instead of drawing it, so the same logits, options and coin always give the same
+/// character (and tests can choose the coin).
 public struct Sampler {
     public var options: SamplingOptions
     private var probs: [Double] = []
@@ -27,7 +29,10 @@ public struct Sampler {
 
     public init(options: SamplingOptions) { self.options = options }
 
-    public mutating func sample(logits: UnsafePointer<Float>, count V: Int, rng: inout Random) -> Int32 {
+    /// The character for `coin`, uniform in [0, 1): with the kept probabilities p_j (temperature, top-k, top-p)
+    /// laid end to end in index order, the one whose interval holds `coin`·Σp. Temperature 0 is the argmax
+    /// (the lowest index among equal logits) and ignores the coin.
+    public mutating func sample(logits: UnsafePointer<Float>, count V: Int, coin: Double) -> Int32 {
         var best = 0
         for j in 1..<V where logits[j] > logits[best] { best = j }
         if options.temperature == 0 { return Int32(best) }
@@ -52,12 +57,15 @@ public struct Sampler {
             for j in order[keep...] { probs[j] = 0 }
         }
         let total = probs.reduce(0, +)
-        var u = rng.nextDouble() * total
+        var u = coin * total
+        var last = best
         for j in 0..<V where probs[j] > 0 {
             u -= probs[j]
             if u < 0 { return Int32(j) }
+            last = j
         }
-        return Int32(best)
+        // rounding left a sliver of u (a coin just below 1): the last kept character's interval holds it
+        return Int32(last)
     }
 }
 
@@ -94,7 +102,8 @@ public final class Generator {
 
     /// Samples the next character and feeds it back.
     public func nextCharacter() -> Unicode.Scalar {
-        let j = sampler.sample(logits: next.pointer, count: predictor.config.vocabSize, rng: &rng)
+        // one draw per character, whatever the options, so a seed's stream of coins never depends on them
+        let j = sampler.sample(logits: next.pointer, count: predictor.config.vocabSize, coin: rng.nextDouble())
         input = j
         predictor.advance(&input, count: 1)
         next.pointer.update(from: predictor.logits.pointer, count: predictor.config.vocabSize)

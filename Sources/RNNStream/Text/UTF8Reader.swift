@@ -50,18 +50,26 @@ public struct UTF8Decoder: Sendable {
 
     /// Decodes `bytes`, appending every completed scalar to `out`.
     public mutating func decode(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout [Unicode.Scalar]) throws(TextError) {
+        // At most one scalar per byte. Grow geometrically: many small pieces decoded into one growing
+        // array must not reallocate on every call.
+        let n = bytes.count
+        if out.capacity < out.count + n { out.reserveCapacity(max(out.count + n, 2 * out.capacity)) }
+        try decode(bytes) { out.append($0) }
+    }
+
+    /// Decodes `bytes`, handing every completed scalar to `body` in order (nothing is stored: the in-memory
+    /// text's indices are written without an array of scalars).
+    @inline(__always)
+    public mutating func decode(_ bytes: UnsafeBufferPointer<UInt8>, each body: (Unicode.Scalar) -> Void) throws(TextError) {
         if let failure { throw failure }
         let base = bytesConsumed
         let n = bytes.count
-        // At most one scalar per byte. Grow geometrically: many small pieces decoded into one growing
-        // array must not reallocate on every call.
-        if out.capacity < out.count + n { out.reserveCapacity(max(out.count + n, 2 * out.capacity)) }
         var i = 0
         while i < n {
             let b = bytes[i]
             if need == 0 {
                 if b < 0x80 {
-                    out.append(Unicode.Scalar(b))
+                    body(Unicode.Scalar(b))
                     i += 1
                     continue
                 }
@@ -85,7 +93,7 @@ public struct UTF8Decoder: Sendable {
                 need -= 1
                 if need == 0 {
                     // The ranges above admit only valid scalar values.
-                    out.append(unsafeBitCast(partial, to: Unicode.Scalar.self))
+                    body(unsafeBitCast(partial, to: Unicode.Scalar.self))
                 }
             }
             i += 1

@@ -84,22 +84,32 @@ private func fit(_ request: FitRequest, program: String) throws(ToolError) -> In
         trainer = try streamTrainer(request, options: options, initial: initial)
     } else {
         let bytes = try readWholeFile(path: "-", limit: fitInputLimit)
-        let scalars: [Unicode.Scalar]
-        do { scalars = try UTF8Reader.decode(bytes) } catch { throw ToolError(subject: "standard input", cause: error.description) }
-        guard !scalars.isEmpty else { throw ToolError(subject: "standard input", cause: "no text to train on") }
-        let vocabulary = try givenVocabulary(request, initial: initial) ?? Vocabulary(text: scalars)
-        guard vocabulary.count <= ModelConfig.maxVocab else {
-            throw ToolError(subject: "standard input", cause: "too many distinct characters (\(vocabulary.count))")
-        }
-        var text: [Int32] = []
-        text.reserveCapacity(scalars.count)
-        for (offset, s) in scalars.enumerated() {
-            guard let i = vocabulary.index(of: s) else {
-                throw ToolError(subject: "standard input",
-                                cause: "character \(describe(s)) at offset \(offset) is not in the vocabulary of \(request.initPath ?? request.vocabPath ?? "the model")")
+        // the bytes become indices directly: no array of the text's scalars (4 bytes per character) in between
+        let given = try givenVocabulary(request, initial: initial)
+        let (text, vocabulary) = try bytes.withUnsafeBufferPointer { (bytes) throws(ToolError) -> ([Int32], Vocabulary) in
+            let vocabulary: Vocabulary
+            if let given {
+                vocabulary = given
+            } else {
+                do throws(TextError) { vocabulary = try Vocabulary(utf8: bytes) } catch {
+                    throw ToolError(subject: "standard input", cause: error.description)
+                }
             }
-            text.append(i)
+            guard vocabulary.count <= ModelConfig.maxVocab else {
+                throw ToolError(subject: "standard input", cause: "too many distinct characters (\(vocabulary.count))")
+            }
+            do throws(IndexingError) {
+                return (try vocabulary.indices(utf8: bytes), vocabulary)
+            } catch {
+                switch error {
+                case .invalidUTF8(let e): throw ToolError(subject: "standard input", cause: e.description)
+                case let .unknownCharacter(s, offset):
+                    throw ToolError(subject: "standard input",
+                                    cause: "character \(describe(s)) at offset \(offset) is not in the vocabulary of \(request.initPath ?? request.vocabPath ?? "the model")")
+                }
+            }
         }
+        guard !text.isEmpty else { throw ToolError(subject: "standard input", cause: "no text to train on") }
         sha = SHA256.hex(of: bytes)
         do { trainer = try Trainer(text: text, vocabulary: vocabulary, options: options) } catch {
             throw ToolError(subject: "standard input", cause: error.description)

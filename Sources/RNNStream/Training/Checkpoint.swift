@@ -14,6 +14,44 @@ public enum Checkpoint {
     public static let version = "1"
     private static let prefix = "checkpoint."
 
+    /// The metadata keys, each under `checkpoint.`: the one list both `encode` and `decode` use.
+    enum Key: String, CaseIterable {
+        case format
+        case version
+        case trainSHA256 = "train_sha256"
+        case step
+        case characters
+        case lastEvalCharacters = "last_eval_characters"
+        case windowNats = "window_nats"
+        case windowChars = "window_chars"
+        case lastTrainBPC = "last_train_bpc"
+        case bestTrainBPC = "best_train_bpc"
+        case bestValidation = "best_validation"
+        case lastValidation = "last_validation"
+        case stale
+        case lrScale = "lr_scale"
+        case seconds
+        case optimizerStep = "optimizer_step"
+        case batcherPosition = "batcher_position"
+        case batcherEpoch = "batcher_epoch"
+        case rng
+
+        var name: String { Checkpoint.prefix + rawValue }
+        /// A shaping option (`shapeOptions`), which a resumed run must match.
+        static func option(_ option: String) -> String { Checkpoint.prefix + "option." + option }
+    }
+
+    /// The tensor names of the run's state, each under `checkpoint.` (the model's own tensors keep theirs).
+    enum TensorName {
+        static func best(_ tensor: String) -> String { "best." + tensor }
+        static let optimizerFirst = "optimizer.first"
+        static let optimizerSecond = "optimizer.second"
+        /// (B, H) per layer
+        static func hidden(layer: Int) -> String { "state.h.\(layer)" }
+        /// (B, H) per layer, LSTM only
+        static func cell(layer: Int) -> String { "state.c.\(layer)" }
+    }
+
     /// The options a resumed run takes from the checkpoint (they fix the model, the data walk and the math).
     static func shapeOptions(_ o: TrainingOptions, batch: Int, seq: Int) -> [String: String] {
         [
@@ -29,38 +67,38 @@ public enum Checkpoint {
         let model = Model(config: s.config, vocabulary: trainer.vocabulary, parameters: s.params.tensors())
         var file = model.safeTensorsFile()
         var meta = file.metadata
-        func put(_ key: String, _ value: String) { meta[prefix + key] = value }
-        put("format", format)
-        put("version", version)
-        put("train_sha256", textSHA256)
-        for (k, v) in shapeOptions(trainer.options, batch: trainer.batch, seq: trainer.seq) { put("option." + k, v) }
-        put("step", String(s.step))
-        put("characters", String(s.characters))
-        put("last_eval_characters", String(s.lastEvalCharacters))
-        put("window_nats", String(s.windowNats))
-        put("window_chars", String(s.windowChars))
-        put("last_train_bpc", String(s.lastTrainBPC))
-        put("best_train_bpc", String(s.bestTrainBPC))
-        if let v = s.bestValidation { put("best_validation", String(v)) }
-        if let v = s.lastValidation { put("last_validation", String(v)) }
-        put("stale", String(s.stale))
-        put("lr_scale", String(s.lrScale))
-        put("seconds", String(seconds))
-        put("optimizer_step", String(s.optimizer.step))
-        put("batcher_position", String(s.batcher.position))
-        put("batcher_epoch", String(s.batcher.epoch))
-        put("rng", [s.rng.state.0, s.rng.state.1, s.rng.state.2, s.rng.state.3].map { String($0) }.joined(separator: ","))
+        func put(_ key: Key, _ value: String) { meta[key.name] = value }
+        put(.format, format)
+        put(.version, version)
+        put(.trainSHA256, textSHA256)
+        for (k, v) in shapeOptions(trainer.options, batch: trainer.batch, seq: trainer.seq) { meta[Key.option(k)] = v }
+        put(.step, String(s.step))
+        put(.characters, String(s.characters))
+        put(.lastEvalCharacters, String(s.lastEvalCharacters))
+        put(.windowNats, String(s.windowNats))
+        put(.windowChars, String(s.windowChars))
+        put(.lastTrainBPC, String(s.lastTrainBPC))
+        put(.bestTrainBPC, String(s.bestTrainBPC))
+        if let v = s.bestValidation { put(.bestValidation, String(v)) }
+        if let v = s.lastValidation { put(.lastValidation, String(v)) }
+        put(.stale, String(s.stale))
+        put(.lrScale, String(s.lrScale))
+        put(.seconds, String(seconds))
+        put(.optimizerStep, String(s.optimizer.step))
+        put(.batcherPosition, String(s.batcher.position))
+        put(.batcherEpoch, String(s.batcher.epoch))
+        put(.rng, [s.rng.state.0, s.rng.state.1, s.rng.state.2, s.rng.state.3].map { String($0) }.joined(separator: ","))
         file.metadata = meta
-        for t in s.best.tensors() { file.tensors.append(Tensor(name: prefix + "best." + t.name, shape: t.shape, data: t.data)) }
+        for t in s.best.tensors() { file.tensors.append(Tensor(name: prefix + TensorName.best(t.name), shape: t.shape, data: t.data)) }
         if s.optimizer.first.count > 0 {
-            file.tensors.append(Tensor(name: prefix + "optimizer.first", shape: [s.optimizer.first.count], data: s.optimizer.first.array))
+            file.tensors.append(Tensor(name: prefix + TensorName.optimizerFirst, shape: [s.optimizer.first.count], data: s.optimizer.first.array))
         }
-        file.tensors.append(Tensor(name: prefix + "optimizer.second", shape: [s.optimizer.second.count], data: s.optimizer.second.array))
+        file.tensors.append(Tensor(name: prefix + TensorName.optimizerSecond, shape: [s.optimizer.second.count], data: s.optimizer.second.array))
         for (k, h) in s.recurrent.h.enumerated() {
-            file.tensors.append(Tensor(name: prefix + "state.h.\(k)", shape: [s.recurrent.batch, s.recurrent.hidden], data: h.array))
+            file.tensors.append(Tensor(name: prefix + TensorName.hidden(layer: k), shape: [s.recurrent.batch, s.recurrent.hidden], data: h.array))
         }
         for (k, c) in s.recurrent.c.enumerated() {
-            file.tensors.append(Tensor(name: prefix + "state.c.\(k)", shape: [s.recurrent.batch, s.recurrent.hidden], data: c.array))
+            file.tensors.append(Tensor(name: prefix + TensorName.cell(layer: k), shape: [s.recurrent.batch, s.recurrent.hidden], data: c.array))
         }
         return Gzip.compress(file.encoded(), level: 1)
     }
@@ -77,15 +115,15 @@ public enum Checkpoint {
             throw TrainingError("\(error)")
         }
         let meta = file.metadata
-        guard meta[prefix + "format"] == format else { throw TrainingError("not an rnnstream checkpoint") }
-        guard meta[prefix + "version"] == version else {
-            throw TrainingError("unsupported checkpoint version \(meta[prefix + "version"] ?? "?")")
+        guard meta[Key.format.name] == format else { throw TrainingError("not an rnnstream checkpoint") }
+        guard meta[Key.version.name] == version else {
+            throw TrainingError("unsupported checkpoint version \(meta[Key.version.name] ?? "?")")
         }
-        guard meta[prefix + "train_sha256"] == textSHA256 else {
+        guard meta[Key.trainSHA256.name] == textSHA256 else {
             throw TrainingError("the input is not the text this checkpoint was trained on (SHA-256 differs)")
         }
-        for (k, v) in shapeOptions(trainer.options, batch: trainer.batch, seq: trainer.seq) where meta[prefix + "option." + k] != v {
-            throw TrainingError("option \(k) is \(v) here but \(meta[prefix + "option." + k] ?? "?") in the checkpoint")
+        for (k, v) in shapeOptions(trainer.options, batch: trainer.batch, seq: trainer.seq) where meta[Key.option(k)] != v {
+            throw TrainingError("option \(k) is \(v) here but \(meta[Key.option(k)] ?? "?") in the checkpoint")
         }
         // The model part is a weights file: validate it as one.
         var modelFile = SafeTensorsFile(tensors: file.tensors.filter { !$0.name.hasPrefix(prefix) })
@@ -103,43 +141,43 @@ public enum Checkpoint {
             t.data.withUnsafeBufferPointer { buffer.pointer.update(from: $0.baseAddress!, count: t.count) }
         }
         for (i, (name, _)) in s.config.tensorShapes.enumerated() {
-            guard let t = byName["best." + name], t.count == s.best.offsets[i + 1] - s.best.offsets[i] else {
-                throw TrainingError("checkpoint tensor best.\(name) is missing or has the wrong size")
+            guard let t = byName[TensorName.best(name)], t.count == s.best.offsets[i + 1] - s.best.offsets[i] else {
+                throw TrainingError("checkpoint tensor \(TensorName.best(name)) is missing or has the wrong size")
             }
             t.data.withUnsafeBufferPointer { s.best.tensor(i).update(from: $0.baseAddress!, count: t.count) }
         }
-        if s.optimizer.first.count > 0 { try fill("optimizer.first", s.optimizer.first) }
-        try fill("optimizer.second", s.optimizer.second)
-        for (k, h) in s.recurrent.h.enumerated() { try fill("state.h.\(k)", h) }
-        for (k, c) in s.recurrent.c.enumerated() { try fill("state.c.\(k)", c) }
+        if s.optimizer.first.count > 0 { try fill(TensorName.optimizerFirst, s.optimizer.first) }
+        try fill(TensorName.optimizerSecond, s.optimizer.second)
+        for (k, h) in s.recurrent.h.enumerated() { try fill(TensorName.hidden(layer: k), h) }
+        for (k, c) in s.recurrent.c.enumerated() { try fill(TensorName.cell(layer: k), c) }
 
-        func int(_ key: String) throws(TrainingError) -> Int {
-            guard let v = meta[prefix + key].flatMap({ Int($0) }), v >= 0 else { throw TrainingError("checkpoint metadata \(key) is missing or invalid") }
+        func int(_ key: Key) throws(TrainingError) -> Int {
+            guard let v = meta[key.name].flatMap({ Int($0) }), v >= 0 else { throw TrainingError("checkpoint metadata \(key.rawValue) is missing or invalid") }
             return v
         }
-        func double(_ key: String) throws(TrainingError) -> Double {
-            guard let v = meta[prefix + key].flatMap({ Double($0) }) else { throw TrainingError("checkpoint metadata \(key) is missing or invalid") }
+        func double(_ key: Key) throws(TrainingError) -> Double {
+            guard let v = meta[key.name].flatMap({ Double($0) }) else { throw TrainingError("checkpoint metadata \(key.rawValue) is missing or invalid") }
             return v
         }
-        s.step = try int("step")
-        s.characters = try int("characters")
-        s.lastEvalCharacters = try int("last_eval_characters")
-        s.windowNats = try double("window_nats")
-        s.windowChars = try int("window_chars")
-        s.lastTrainBPC = try double("last_train_bpc")
-        s.bestTrainBPC = try double("best_train_bpc")
-        s.bestValidation = meta[prefix + "best_validation"].flatMap { Double($0) }
-        s.lastValidation = meta[prefix + "last_validation"].flatMap { Double($0) }
-        s.stale = try int("stale")
-        s.lrScale = try double("lr_scale")
-        s.optimizer.step = try int("optimizer_step")
-        let position = try int("batcher_position"), epoch = try int("batcher_epoch")
+        s.step = try int(.step)
+        s.characters = try int(.characters)
+        s.lastEvalCharacters = try int(.lastEvalCharacters)
+        s.windowNats = try double(.windowNats)
+        s.windowChars = try int(.windowChars)
+        s.lastTrainBPC = try double(.lastTrainBPC)
+        s.bestTrainBPC = try double(.bestTrainBPC)
+        s.bestValidation = meta[Key.bestValidation.name].flatMap { Double($0) }
+        s.lastValidation = meta[Key.lastValidation.name].flatMap { Double($0) }
+        s.stale = try int(.stale)
+        s.lrScale = try double(.lrScale)
+        s.optimizer.step = try int(.optimizerStep)
+        let position = try int(.batcherPosition), epoch = try int(.batcherEpoch)
         guard position <= s.batcher.stepsPerEpoch else { throw TrainingError("checkpoint data position is out of range") }
         s.batcher.seek(position: position, epoch: epoch)
-        let words = (meta[prefix + "rng"] ?? "").split(separator: ",").compactMap { UInt64($0) }
-        guard words.count == 4 else { throw TrainingError("checkpoint metadata rng is missing or invalid") }
+        let words = (meta[Key.rng.name] ?? "").split(separator: ",").compactMap { UInt64($0) }
+        guard words.count == 4 else { throw TrainingError("checkpoint metadata \(Key.rng.rawValue) is missing or invalid") }
         s.rng = Random(state: (words[0], words[1], words[2], words[3]))
-        let seconds = try double("seconds")
+        let seconds = try double(.seconds)
         s.previousSeconds = seconds
         return (s, seconds)
     }
