@@ -1,6 +1,13 @@
 import Foundation
 import Testing
-@testable import RNNStream
+import RNNKernels
+import RNNText
+import RNNModel
+import RNNFormat
+import RNNInference
+import RNNTraining
+import RNNShell
+import RNNTools
 
 /// Issue 11: char-rnn batches: contiguous streams, targets one character on, time-major rows, staggered resets.
 struct BatcherTests {

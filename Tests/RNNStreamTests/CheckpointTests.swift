@@ -1,6 +1,13 @@
 import Foundation
 import Testing
-@testable import RNNStream
+import RNNKernels
+import RNNText
+import RNNModel
+import RNNFormat
+import RNNInference
+import RNNTraining
+import RNNShell
+import RNNTools
 
 /// Issue 11: a `TrainingState` written as a checkpoint and read back is the same state, field by field.
 struct CheckpointTests {
@@ -111,8 +118,9 @@ struct CheckpointTests {
         let options = Checkpoint.shapeOptions(trainer.options, batch: trainer.batch, seq: trainer.seq)
         #expect(Set(file.metadata.keys.filter { $0.hasPrefix("checkpoint.option.") }) == Set(options.keys.map { Checkpoint.Key.option($0) }))
         let stateTensors = file.tensors.map(\.name).filter { $0.hasPrefix("checkpoint.") && !$0.hasPrefix("checkpoint.best.") }
-        #expect(stateTensors == ["checkpoint." + Checkpoint.TensorName.optimizerFirst, "checkpoint." + Checkpoint.TensorName.optimizerSecond]
-                + (0..<2).map { "checkpoint." + Checkpoint.TensorName.hidden(layer: $0) }
-                + (0..<2).map { "checkpoint." + Checkpoint.TensorName.cell(layer: $0) })
+        var expected: [String] = [Checkpoint.TensorName.optimizerFirst, Checkpoint.TensorName.optimizerSecond]
+        for k in 0..<2 { expected.append(Checkpoint.TensorName.hidden(layer: k)) }
+        for k in 0..<2 { expected.append(Checkpoint.TensorName.cell(layer: k)) }
+        #expect(stateTensors == expected.map { "checkpoint." + $0 })
     }
 }

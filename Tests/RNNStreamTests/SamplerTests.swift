@@ -1,6 +1,13 @@
 import Foundation
 import Testing
-@testable import RNNStream
+import RNNKernels
+import RNNText
+import RNNModel
+import RNNFormat
+import RNNInference
+import RNNTraining
+import RNNShell
+import RNNTools
 
 /// Issue 11: the sampler takes its coin (as llama2.c's `sample(probabilities, coin)`), so every case is exact.
 struct SamplerTests {

@@ -1,6 +1,13 @@
 import Foundation
 import Testing
-@testable import RNNStream
+import RNNKernels
+import RNNText
+import RNNModel
+import RNNFormat
+import RNNInference
+import RNNTraining
+import RNNShell
+import RNNTools
 
 /// Issue 11: the learning-rate schedule's warm-up, cosine and ends.
 struct ScheduleTests {

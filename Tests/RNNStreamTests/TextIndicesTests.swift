@@ -1,6 +1,13 @@
 import Foundation
 import Testing
-@testable import RNNStream
+import RNNKernels
+import RNNText
+import RNNModel
+import RNNFormat
+import RNNInference
+import RNNTraining
+import RNNShell
+import RNNTools
 
 /// Issue 11: rnn-fit's in-memory text goes from UTF-8 bytes to vocabulary indices without an array of scalars.
 struct TextIndicesTests {

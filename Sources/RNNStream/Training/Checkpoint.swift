@@ -15,7 +15,7 @@ public enum Checkpoint {
     private static let prefix = "checkpoint."
 
     /// The metadata keys, each under `checkpoint.`: the one list both `encode` and `decode` use.
-    enum Key: String, CaseIterable {
+    package enum Key: String, CaseIterable {
         case format
         case version
         case trainSHA256 = "train_sha256"
@@ -36,24 +36,24 @@ public enum Checkpoint {
         case batcherEpoch = "batcher_epoch"
         case rng
 
-        var name: String { Checkpoint.prefix + rawValue }
+        package var name: String { Checkpoint.prefix + rawValue }
         /// A shaping option (`shapeOptions`), which a resumed run must match.
-        static func option(_ option: String) -> String { Checkpoint.prefix + "option." + option }
+        package static func option(_ option: String) -> String { Checkpoint.prefix + "option." + option }
     }
 
     /// The tensor names of the run's state, each under `checkpoint.` (the model's own tensors keep theirs).
-    enum TensorName {
+    package enum TensorName {
         static func best(_ tensor: String) -> String { "best." + tensor }
-        static let optimizerFirst = "optimizer.first"
-        static let optimizerSecond = "optimizer.second"
+        package static let optimizerFirst = "optimizer.first"
+        package static let optimizerSecond = "optimizer.second"
         /// (B, H) per layer
-        static func hidden(layer: Int) -> String { "state.h.\(layer)" }
+        package static func hidden(layer: Int) -> String { "state.h.\(layer)" }
         /// (B, H) per layer, LSTM only
-        static func cell(layer: Int) -> String { "state.c.\(layer)" }
+        package static func cell(layer: Int) -> String { "state.c.\(layer)" }
     }
 
     /// The options a resumed run takes from the checkpoint (they fix the model, the data walk and the math).
-    static func shapeOptions(_ o: TrainingOptions, batch: Int, seq: Int) -> [String: String] {
+    package static func shapeOptions(_ o: TrainingOptions, batch: Int, seq: Int) -> [String: String] {
         [
             "cell": o.cell.rawValue, "hidden": String(o.hiddenSize), "layers": String(o.layers),
             "batch": String(batch), "seq": String(seq), "optimizer": o.optimizer.rawValue,
