@@ -32,6 +32,9 @@ public let fitInputLimit = 4 << 30
 /// `rnn-fit`: stdin text → trained weights. Returns the exit status; errors were reported on stderr.
 public func runFit(_ request: FitRequest) -> Int32 {
     let program = "rnn-fit"
+    // progress and messages go to stderr, which may be a pipe closed early (`2>&1 | head`): an EPIPE, ignored
+    ignoreSIGPIPE()
+    reserveStandardDescriptors()
     do {
         return try fit(request, program: program)
     } catch {
@@ -119,7 +122,7 @@ private func fit(_ request: FitRequest, program: String) throws(ToolError) -> In
     func say(_ line: String) {
         guard !request.quiet else { return }
         progressLine?.finish()
-        FileHandle.standardError.write((program + ": " + line + "\n").data(using: .utf8)!)
+        writeDiagnostic(program + ": " + line + "\n")
     }
     var logFailure: OutputError? = nil
 
