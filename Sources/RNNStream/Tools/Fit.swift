@@ -128,7 +128,7 @@ private func fit(_ request: FitRequest, program: String) throws(ToolError) -> In
 
     let result = trainer.run(state: state, info: initial?.info ?? [:], sampleEvery: request.sampleEvery,
                              checkpointEvery: request.checkpointEvery, checkpoint: writeCheckpoint,
-                             shouldStop: { Interrupt.requested || checkpointFailure != nil }) { event in
+                             shouldStop: { Interrupt.requested || checkpointFailure != nil ? .interrupted : nil }) { event in
         switch event {
         case let .started(batch, seq, trainChars, valChars, parameters):
             say("\(o.cell.rawValue) \(o.layers)x\(o.hiddenSize), \(parameters) parameters, vocabulary \(vocabulary.count); "
@@ -181,11 +181,11 @@ private func fit(_ request: FitRequest, program: String) throws(ToolError) -> In
     let val = result.validationBPC.map { String(format: "%.4f", $0) } ?? "n/a"
     say(String(format: "%d steps, %d characters in %@ (%.0f chars/s); best validation %@ bpc, train %.4f bpc; stopped by %@",
                result.steps, result.characters, formatDuration(result.seconds),
-               Double(result.characters) / max(result.seconds, 1e-9), val, result.trainBPC, result.stopReason))
+               Double(result.characters) / max(result.seconds, 1e-9), val, result.trainBPC, result.stopReason.rawValue))
     if let error = trainer.streamError {
         throw ToolError(subject: "standard input", cause: error.description + " (the model learned so far was written)")
     }
-    if result.stopReason == "interrupted" {
+    if result.stopReason == .interrupted {
         say("interrupted: wrote the best weights so far")
         return Interrupt.exitStatus
     }
