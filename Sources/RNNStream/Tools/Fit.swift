@@ -107,16 +107,6 @@ private func fit(_ request: FitRequest, program: String) throws(ToolError) -> In
     } else {
         state = trainer.makeState(initial: initial)
     }
-    var checkpointFailure: ToolError? = nil
-    let writeCheckpoint: ((TrainingState, Double) -> Void)? = request.checkpointPath.map { path in
-        { s, seconds in
-            do throws(ToolError) {
-                try writeFileAtomically(path: path, bytes: Checkpoint.encode(state: s, trainer: trainer, textSHA256: sha, seconds: seconds))
-            } catch {
-                checkpointFailure = error
-            }
-        }
-    }
     let o = options
     var progressLine = request.quiet ? nil : ProgressLine(fd: STDERR_FILENO)
     func say(_ line: String) {
@@ -124,11 +114,29 @@ private func fit(_ request: FitRequest, program: String) throws(ToolError) -> In
         progressLine?.finish()
         writeDiagnostic(program + ": " + line + "\n")
     }
+    // A failed checkpoint is reported at once, stops training (no more time spent without one) and makes
+    // the exit status 1, but the best weights are still written: the checkpoint never costs the model.
+    var checkpointFailure: ToolError? = nil
+    let writeCheckpoint: ((TrainingState, Double) -> Void)? = request.checkpointPath.map { path in
+        { s, seconds in
+            guard checkpointFailure == nil else { return }
+            do throws(ToolError) {
+                try writeFileAtomically(path: path, bytes: Checkpoint.encode(state: s, trainer: trainer, textSHA256: sha, seconds: seconds))
+            } catch {
+                checkpointFailure = error
+                progressLine?.finish()
+                reportError(program: program, error)
+            }
+        }
+    }
     var logFailure: OutputError? = nil
 
     let result = trainer.run(state: state, info: initial?.info ?? [:], sampleEvery: request.sampleEvery,
                              checkpointEvery: request.checkpointEvery, checkpoint: writeCheckpoint,
-                             shouldStop: { Interrupt.requested || checkpointFailure != nil ? .interrupted : nil }) { event in
+                             shouldStop: {
+                                 if Interrupt.requested { return .interrupted }
+                                 return checkpointFailure == nil ? nil : .checkpointFailed
+                             }) { event in
         switch event {
         case let .started(batch, seq, trainChars, valChars, parameters):
             say("\(o.cell.rawValue) \(o.layers)x\(o.hiddenSize), \(parameters) parameters, vocabulary \(vocabulary.count); "
@@ -152,8 +160,6 @@ private func fit(_ request: FitRequest, program: String) throws(ToolError) -> In
         }
     }
     progressLine?.finish()
-    if let checkpointFailure { throw checkpointFailure }
-    if let logFailure { throw ToolError(subject: request.logPath, cause: logFailure.description) }
 
     var model = result.model
     model.info["tool_version"] = rnnstreamVersion
@@ -184,6 +190,11 @@ private func fit(_ request: FitRequest, program: String) throws(ToolError) -> In
                Double(result.characters) / max(result.seconds, 1e-9), val, result.trainBPC, result.stopReason.rawValue))
     if let error = trainer.streamError {
         throw ToolError(subject: "standard input", cause: error.description + " (the model learned so far was written)")
+    }
+    // the checkpoint's error line was written when it failed
+    if checkpointFailure != nil { return ExitStatus.failure }
+    if let logFailure {
+        throw ToolError(subject: request.logPath, cause: logFailure.description + " (the model was written)")
     }
     if result.stopReason == .interrupted {
         say("interrupted: wrote the best weights so far")

@@ -54,6 +54,8 @@ public enum StopReason: String, Sendable, CaseIterable {
     case readError = "read error"
     /// SIGINT or SIGTERM.
     case interrupted
+    /// A `--checkpoint` write failed; training stops so that no more time is spent without one.
+    case checkpointFailed = "checkpoint failed"
 }
 
 /// The outcome: the best model by validation (the last one when nothing was held out).
