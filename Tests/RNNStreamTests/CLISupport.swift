@@ -35,9 +35,9 @@ enum ToolInput {
     case file(String)
 }
 
-/// Where a tool's standard output goes.
+/// Where a tool's standard output (or standard error) goes.
 enum ToolOutput {
-    /// A pipe read to its end; the bytes are in `ToolRun.stdout`.
+    /// A pipe read to its end; the bytes are in `ToolRun.stdout` (`ToolRun.stderr`).
     case capture
     /// An open descriptor (a pseudo-terminal, /dev/full, a pipe the test reads itself). The caller
     /// owns and closes it.
@@ -82,14 +82,14 @@ final class RunningTool {
     private let lock = NSLock()
     private var outData = Data(), errData = Data()
 
-    init(process: Process, command: String, stdout: Pipe?, stderr: Pipe) throws {
+    init(process: Process, command: String, stdout: Pipe?, stderr: Pipe?) throws {
         self.process = process
         self.command = command
         process.terminationHandler = { [exited] _ in exited.signal() }
         do { try process.run() } catch { throw CLIError("cannot start `\(command)`: \(error)") }
         // Drain both pipes at once, so that a tool filling one of them never blocks on it.
         if let stdout { drain(stdout) { d in self.outData = d } }
-        drain(stderr) { d in self.errData = d }
+        if let stderr { drain(stderr) { d in self.errData = d } }
     }
 
     private func drain(_ pipe: Pipe, into store: @escaping (Data) -> Void) {
@@ -142,7 +142,7 @@ enum CLI {
     /// Starts `name` (rnn-fit, rnn-gen, rnn-score, or an absolute path) with `arguments`. The environment is this process's
     /// with RNNSTREAM_THREADS=1 unless `environment` says otherwise, so that runs stay light.
     static func start(_ name: String, _ arguments: [String], stdin: ToolInput = .none, stdout: ToolOutput = .capture,
-                      environment: [String: String] = [:]) throws -> RunningTool {
+                      stderr: ToolOutput = .capture, environment: [String: String] = [:]) throws -> RunningTool {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: name.hasPrefix("/") ? name : try binary(name))
         process.arguments = arguments
@@ -172,16 +172,22 @@ enum CLI {
         case .handle(let handle):
             process.standardOutput = handle
         }
-        let errPipe = Pipe()
-        process.standardError = errPipe
+        var errPipe: Pipe? = nil
+        switch stderr {
+        case .capture:
+            errPipe = Pipe()
+            process.standardError = errPipe
+        case .handle(let handle):
+            process.standardError = handle
+        }
         let command = ([name] + arguments).map { $0.contains(" ") || $0.isEmpty ? "'\($0)'" : $0 }.joined(separator: " ")
         return try RunningTool(process: process, command: command, stdout: outPipe, stderr: errPipe)
     }
 
     /// Runs `name` to its end (at most `timeout` seconds).
     static func run(_ name: String, _ arguments: [String], stdin: ToolInput = .none, stdout: ToolOutput = .capture,
-                    environment: [String: String] = [:], timeout: Double = 60) throws -> ToolRun {
-        try start(name, arguments, stdin: stdin, stdout: stdout, environment: environment).wait(timeout: timeout)
+                    stderr: ToolOutput = .capture, environment: [String: String] = [:], timeout: Double = 60) throws -> ToolRun {
+        try start(name, arguments, stdin: stdin, stdout: stdout, stderr: stderr, environment: environment).wait(timeout: timeout)
     }
 
     /// `rnn-fit` flags for a training run that takes well under a second.

@@ -376,6 +376,45 @@ struct CLITests {
         #expect(gen.err.hasPrefix("rnn-gen: standard output: "), "\(gen)")
     }
 
+    /// Issue 11: `rnn-fit ... 2>&1 | head -2` and `2>/dev/full`: progress and messages that cannot be written
+    /// are dropped (no SIGPIPE, no crash), and the model is still written with status 0.
+    @Test(arguments: ["closed pipe", "/dev/full"])
+    func unwritableStderrStillWritesTheModel(stderr: String) throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let handle: FileHandle
+        if stderr == "closed pipe" {
+            let pipe = Pipe()
+            try pipe.fileHandleForReading.close()
+            handle = pipe.fileHandleForWriting
+        } else {
+            handle = try #require(FileHandle(forWritingAtPath: stderr))
+        }
+        defer { try? handle.close() }
+        // not -q: a start line, a line per validation and a summary, all to the unwritable stderr
+        let fit = try CLI.run("rnn-fit", ["--hidden", "16", "--layers", "1", "--steps", "30", "--eval-every", "2000",
+                                          "--sample-every", "0s", "-o", directory.file("m.gz")],
+                              stdin: .data(Data(englishText(scalars: 5000).utf8)), stderr: .handle(handle))
+        #expect(!fit.signaled && fit.status == 0, "\(fit)")
+        let model = try loadModel(path: directory.file("m.gz"))
+        #expect(model.info["steps"] == "30")
+        #expect(directory.contents() == ["m.gz"], "\(directory.contents())")
+    }
+
+    /// `rnn-fit ... 2>&-`: with stderr closed, the messages do not end up in the next file opened (the log).
+    @Test func closedStderrDoesNotLeakIntoTheLog() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let text = try directory.write("text.txt", englishText(scalars: 3_000))
+        let log = directory.file("log.jsonl"), model = directory.file("m.gz")
+        let run = try CLI.run("/bin/sh", ["-c", "exec \"$0\" --hidden 8 --layers 1 --steps 5 --log \"$1\" -o \"$2\" < \"$3\" 2>&-",
+                                          try CLI.binary("rnn-fit"), log, model, text])
+        #expect(!run.signaled && run.status == 0, "\(run)")
+        let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
+        #expect(!lines.isEmpty && lines.allSatisfy { $0.hasPrefix("{\"time\":") }, "\(lines)")
+        _ = try loadModel(path: model)
+    }
+
     /// `rnn-gen -n 0 m.gz | head -c 100`: the reader going away ends rnn-gen quietly with status 0.
     @Test func closedPipeIsANormalEnd() throws {
         let model = try SharedModel.path()

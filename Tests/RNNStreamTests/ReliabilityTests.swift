@@ -163,6 +163,42 @@ struct ReliabilityTests {
         #expect(run.err.hasPrefix("rnn-fit: standard output: "), "\(run)")
     }
 
+    /// Issue 11: a checkpoint that cannot be written (here: larger than the file size limit, `ulimit -f`, with
+    /// SIGXFSZ ignored so that the write fails with EFBIG) is one error line and stops training, but the best
+    /// weights are still written, and the exit status is 1.
+    @Test func failedCheckpointStillWritesTheModel() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let text = try directory.write("text.txt", englishText(scalars: 5_000))
+        let flags = ["--hidden", "32", "--layers", "1", "--steps", "30", "-q"]
+        // sizes from an unlimited run: the limit must fit the model and not the checkpoint
+        let sizes = try CLI.run("rnn-fit", flags + ["--checkpoint", directory.file("size-ck.gz"),
+                                                    "-o", directory.file("size-m.gz")], stdin: .file(text))
+        #expect(sizes.status == 0, "\(sizes)")
+        func size(_ name: String) throws -> Int {
+            try #require(try FileManager.default.attributesOfItem(atPath: directory.file(name))[.size] as? Int)
+        }
+        let modelBytes = try size("size-m.gz"), checkpointBytes = try size("size-ck.gz")
+        // ulimit -f counts 512-byte blocks in dash and 1024-byte ones in bash: a limit right for both
+        let blocks = modelBytes / 512 + 1
+        try #require(checkpointBytes > blocks * 1024, "checkpoint \(checkpointBytes) bytes, model \(modelBytes)")
+        try FileManager.default.removeItem(atPath: directory.file("size-ck.gz"))
+        try FileManager.default.removeItem(atPath: directory.file("size-m.gz"))
+
+        let checkpoint = directory.file("ck.gz"), model = directory.file("m.gz")
+        // --checkpoint-every 1ms: the first checkpoint is written (and fails) at the first step
+        let run = try CLI.run("/bin/sh", ["-c", "ulimit -f \(blocks) && trap '' XFSZ && exec \"$0\" \"$@\"",
+                                          try CLI.binary("rnn-fit")] + flags
+                                  + ["--checkpoint", checkpoint, "--checkpoint-every", "1ms", "-o", model],
+                              stdin: .file(text))
+        #expect(!run.signaled && run.status == 1, "\(run)")
+        #expect(run.err == "rnn-fit: \(checkpoint): \(systemErrorMessage(EFBIG))\n", "\(run)")
+        let trained = try loadModel(path: model)
+        #expect(trained.info["stop_reason"] == "checkpoint failed")
+        #expect(Int(trained.info["steps"] ?? "") ?? 30 < 30, "training went on: \(trained.info["steps"] ?? "?") steps")
+        #expect(directory.contents() == ["m.gz", "text.txt"], "leftover files: \(directory.contents())")
+    }
+
     @Test func sampleAndCheckpointCadences() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

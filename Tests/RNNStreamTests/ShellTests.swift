@@ -298,6 +298,43 @@ private func drain(_ fd: Int32) -> [UInt8] {
 
     // MARK: Terminal
 
+    @Test func fittingLineCountsCharactersNotBytes() {
+        #expect(fittingLine("abcdef", columns: 80) == "abcdef")
+        #expect(fittingLine("abcdef", columns: 7) == "abcdef")
+        #expect(fittingLine("abcdef", columns: 6) == "abcde")
+        #expect(fittingLine("abcdef", columns: 3) == "ab")
+        #expect(fittingLine("abcdef", columns: 1) == "")
+        #expect(fittingLine("abcdef", columns: 0) == "")
+        #expect(fittingLine("", columns: 10) == "")
+        // 2- and 3-byte characters, and one of two scalars (e + combining acute), each count once
+        #expect(fittingLine("café — naïve", columns: 7) == "café —")
+        #expect(fittingLine("e\u{301}e\u{301}e\u{301}", columns: 3) == "e\u{301}e\u{301}")
+        #expect(fittingLine("😀😀😀😀", columns: 4) == "😀😀😀")
+    }
+
+    @Test func terminalColumnsFallsBackTo80() {
+        var fds: [Int32] = [0, 0]
+        #expect(pipe(&fds) == 0)
+        #expect(terminalColumns(fds[1]) == defaultTerminalColumns && defaultTerminalColumns == 80)
+        close(fds[0])
+        close(fds[1])
+    }
+
+    @Test func progressLineFitsTheTerminal() throws {
+        let terminal = try PseudoTerminal()
+        defer { terminal.closeBoth() }
+        var size = winsize()
+        size.ws_col = 20
+        size.ws_row = 24
+        #expect(ioctl(terminal.slave, UInt(TIOCSWINSZ), &size) == 0)
+        #expect(terminalColumns(terminal.slave) == 20)
+        var line = try #require(ProgressLine(fd: terminal.slave))
+        line.update(String(repeating: "é", count: 50))
+        // the pty's line discipline may turn \n into \r\n; only the redrawn text matters here
+        let shown = String(decoding: terminal.pendingOutput(), as: UTF8.self)
+        #expect(shown == "\r" + String(repeating: "é", count: 19) + "\u{1B}[K", "\(shown.debugDescription)")
+    }
+
     @Test func progressLineRedrawsAndFinishes() {
         var fds: [Int32] = [0, 0]
         #expect(pipe(&fds) == 0)

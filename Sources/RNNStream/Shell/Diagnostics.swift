@@ -41,9 +41,35 @@ public func systemErrorMessage(_ code: Int32) -> String {
     String(cString: strerror(code))
 }
 
-/// Writes exactly one line `program: subject: cause` (or `program: cause`) to stderr, unbuffered, in
-/// a single checked write. Newlines inside the parts are shown as `\n` so the report stays one line.
-/// A failure to write to stderr is ignored: there is nowhere left to report it.
+/// The one writer of everything the tools say on stderr: error lines, notices, samples and the progress
+/// line. Each call is one unbuffered `write(2)` loop (short writes looped, EINTR retried); a failure
+/// (EPIPE from a closed pipe, ENOSPC on /dev/full, EBADF on a closed descriptor, EIO) is ignored: there is
+/// nowhere left to report it, and a closed or full stderr must never cost the product. A tool that writes
+/// here calls `ignoreSIGPIPE()` first, so that a closed pipe is an EPIPE and not a SIGPIPE.
+/// `fd` is stderr except in tests.
+public func writeDiagnostic(_ bytes: [UInt8], fd: Int32 = STDERR_FILENO) {
+    _ = bytes.withUnsafeBytes { writeAll(fd: fd, $0) }
+}
+
+/// `text` as UTF-8, through `writeDiagnostic`.
+public func writeDiagnostic(_ text: String, fd: Int32 = STDERR_FILENO) {
+    writeDiagnostic(Array(text.utf8), fd: fd)
+}
+
+/// Puts a placeholder on each of the descriptors 0, 1 and 2 that is closed (`2>&-`), so that no file the tool
+/// opens later (the log, the temporary of an atomic write) gets one of their numbers and receives what is
+/// written to stdout or stderr. The placeholder is /dev/null opened the wrong way round (write-only for
+/// stdin, read-only for stdout and stderr), so using it still fails with EBADF as the closed descriptor did.
+public func reserveStandardDescriptors() {
+    for fd in [STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO] where fcntl(fd, F_GETFD) == -1 && errno == EBADF {
+        // open takes the lowest free number, which is `fd` since the lower ones are open by now
+        let placeholder = open("/dev/null", fd == STDIN_FILENO ? O_WRONLY : O_RDONLY)
+        if placeholder >= 0 && placeholder != fd { close(placeholder) }
+    }
+}
+
+/// Writes exactly one line `program: subject: cause` (or `program: cause`) to stderr in a single
+/// `writeDiagnostic` call. Newlines inside the parts are shown as `\n` so the report stays one line.
 public func reportError(program: String, subject: String? = nil, cause: String) {
     func oneLine(_ s: String) -> String {
         s.unicodeScalars.contains(where: { $0 == "\n" || $0 == "\r" }) ? s.replacingNewlines() : s
@@ -51,8 +77,7 @@ public func reportError(program: String, subject: String? = nil, cause: String) 
     var line = oneLine(program) + ": "
     if let subject { line += oneLine(subject) + ": " }
     line += oneLine(cause) + "\n"
-    let bytes = Array(line.utf8)
-    _ = bytes.withUnsafeBytes { writeAll(fd: STDERR_FILENO, $0) }
+    writeDiagnostic(line)
 }
 
 /// Reports a `ToolError` on stderr as one line.

@@ -41,6 +41,9 @@ public let fitInputLimit = 4 << 30
 /// `rnn-fit`: stdin text → trained weights. Returns the exit status; errors were reported on stderr.
 public func runFit(_ request: FitRequest) -> Int32 {
     let program = "rnn-fit"
+    // progress and messages go to stderr, which may be a pipe closed early (`2>&1 | head`): an EPIPE, ignored
+    ignoreSIGPIPE()
+    reserveStandardDescriptors()
     do {
         return try fit(request, program: program)
     } catch {
@@ -124,22 +127,27 @@ private func fit(_ request: FitRequest, program: String) throws(ToolError) -> In
     } else {
         state = trainer.makeState(initial: initial)
     }
-    var checkpointFailure: ToolError? = nil
-    let writeCheckpoint: ((TrainingState, Double) -> Void)? = request.checkpointPath.map { path in
-        { s, seconds in
-            do throws(ToolError) {
-                try writeFileAtomically(path: path, bytes: Checkpoint.encode(state: s, trainer: trainer, textSHA256: sha, seconds: seconds))
-            } catch {
-                checkpointFailure = error
-            }
-        }
-    }
     let o = options
     var progressLine = request.quiet ? nil : ProgressLine(fd: STDERR_FILENO)
     func say(_ line: String) {
         guard !request.quiet else { return }
         progressLine?.finish()
-        FileHandle.standardError.write((program + ": " + line + "\n").data(using: .utf8)!)
+        writeDiagnostic(program + ": " + line + "\n")
+    }
+    // A failed checkpoint is reported at once, stops training (no more time spent without one) and makes
+    // the exit status 1, but the best weights are still written: the checkpoint never costs the model.
+    var checkpointFailure: ToolError? = nil
+    let writeCheckpoint: ((TrainingState, Double) -> Void)? = request.checkpointPath.map { path in
+        { s, seconds in
+            guard checkpointFailure == nil else { return }
+            do throws(ToolError) {
+                try writeFileAtomically(path: path, bytes: Checkpoint.encode(state: s, trainer: trainer, textSHA256: sha, seconds: seconds))
+            } catch {
+                checkpointFailure = error
+                progressLine?.finish()
+                reportError(program: program, error)
+            }
+        }
     }
     var logFailure: OutputError? = nil
 
@@ -157,7 +165,10 @@ private func fit(_ request: FitRequest, program: String) throws(ToolError) -> In
     let result = trainer.run(state: state, info: initial?.info ?? [:], sampleEvery: request.sampleEvery,
                              sampleAtEvaluations: report != nil,
                              checkpointEvery: request.checkpointEvery, checkpoint: writeCheckpoint,
-                             shouldStop: { Interrupt.requested || checkpointFailure != nil }) { event in
+                             shouldStop: {
+                                 if Interrupt.requested { return .interrupted }
+                                 return checkpointFailure == nil ? nil : .checkpointFailed
+                             }) { event in
         report?.observe(event)
         switch event {
         case let .started(batch, seq, trainChars, valChars, parameters):
@@ -182,9 +193,7 @@ private func fit(_ request: FitRequest, program: String) throws(ToolError) -> In
         }
     }
     progressLine?.finish()
-    report?.finish(status: result.stopReason == "interrupted" ? "interrupted" : "finished: stopped by \(result.stopReason)")
-    if let checkpointFailure { throw checkpointFailure }
-    if let logFailure { throw ToolError(subject: request.logPath, cause: logFailure.description) }
+    report?.finish(status: result.stopReason == .interrupted ? "interrupted" : "finished: stopped by \(result.stopReason.rawValue)")
 
     var model = result.model
     model.info["tool_version"] = rnnstreamVersion
@@ -212,13 +221,20 @@ private func fit(_ request: FitRequest, program: String) throws(ToolError) -> In
     let val = result.validationBPC.map { String(format: "%.4f", $0) } ?? "n/a"
     say(String(format: "%d steps, %d characters in %@ (%.0f chars/s); best validation %@ bpc, train %.4f bpc; stopped by %@",
                result.steps, result.characters, formatDuration(result.seconds),
-               Double(result.characters) / max(result.seconds, 1e-9), val, result.trainBPC, result.stopReason))
+               Double(result.characters) / max(result.seconds, 1e-9), val, result.trainBPC, result.stopReason.rawValue))
     // the weights are written: a page that could not be is reported now, without costing the model
-    if let failure = report?.failure { throw failure }
+    if let failure = report?.failure {
+        throw ToolError(subject: failure.subject, cause: failure.cause + " (the model was written)")
+    }
     if let error = trainer.streamError {
         throw ToolError(subject: "standard input", cause: error.description + " (the model learned so far was written)")
     }
-    if result.stopReason == "interrupted" {
+    // the checkpoint's error line was written when it failed
+    if checkpointFailure != nil { return ExitStatus.failure }
+    if let logFailure {
+        throw ToolError(subject: request.logPath, cause: logFailure.description + " (the model was written)")
+    }
+    if result.stopReason == .interrupted {
         say("interrupted: wrote the best weights so far")
         return Interrupt.exitStatus
     }

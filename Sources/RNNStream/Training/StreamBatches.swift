@@ -13,6 +13,15 @@ import RNNText
 /// validation text, until that holds `validationLimit` characters. Characters outside the vocabulary are
 /// skipped and counted. Memory: one block, the pending decoded input and the validation text.
 public final class StreamBatches {
+    /// K by default: 32 steps of state carried across a block before the streams start fresh, long enough for
+    /// context to build up, short enough that a block (B·K·T + 1 characters) stays a few hundred KiB.
+    public static let defaultStepsPerBlock = 32
+    /// Every 20th block is held out by default: 5% of the stream for validation, like a small `--val-frac`.
+    public static let defaultReserveEvery = 20
+    /// The held-out text stops growing here by default: enough characters for a steady bits-per-character,
+    /// few enough that a validation stays short and memory stays bounded.
+    public static let defaultValidationLimit = 100_000
+
     public let vocabulary: Vocabulary
     public let batch: Int
     public let steps: Int
@@ -42,7 +51,8 @@ public final class StreamBatches {
 
     /// `prefix`: scalars already read from `fd` (to pick the vocabulary), trained on first.
     public init(fd: Int32, prefix: [Unicode.Scalar], vocabulary: Vocabulary, batch: Int, steps: Int,
-                stepsPerBlock: Int = 32, reserveEvery: Int = 20, validationLimit: Int = 100_000, passes: Int = 1,
+                stepsPerBlock: Int = StreamBatches.defaultStepsPerBlock, reserveEvery: Int = StreamBatches.defaultReserveEvery,
+                validationLimit: Int = StreamBatches.defaultValidationLimit, passes: Int = 1,
                 continuing reader: UTF8Reader? = nil) {
         self.fd = fd
         self.vocabulary = vocabulary

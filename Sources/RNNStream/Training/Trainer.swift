@@ -40,6 +40,29 @@ public enum TrainingEvent: Sendable {
     case sample(String)
 }
 
+/// Why a run ended. The raw value is the text printed in `rnn-fit`'s summary and stored as the model's
+/// `stop_reason` metadata.
+public enum StopReason: String, Sendable, CaseIterable {
+    /// The `--epochs` passes over the training text were done.
+    case epochs
+    /// The `--time` limit was reached.
+    case time
+    /// The `--steps` limit was reached.
+    case steps
+    /// `--patience` validations in a row found nothing better.
+    case earlyStop = "early stop"
+    /// The loss kept diverging after the learning rate had been halved down to `Trainer.minimumRateScale`.
+    case diverged
+    /// A `--stream` input was used up.
+    case endOfInput = "end of input"
+    /// A `--stream` input could not be read or decoded (`Trainer.streamError`).
+    case readError = "read error"
+    /// SIGINT or SIGTERM.
+    case interrupted
+    /// A `--checkpoint` write failed; training stops so that no more time is spent without one.
+    case checkpointFailed = "checkpoint failed"
+}
+
 /// The outcome: the best model by validation (the last one when nothing was held out).
 public struct TrainingResult: Sendable {
     public var model: Model
@@ -48,11 +71,8 @@ public struct TrainingResult: Sendable {
     public var steps: Int
     public var characters: Int
     public var seconds: Double
-    public var stopReason: String
+    public var stopReason: StopReason
 }
-
-/// Characters in each sample the trainer takes (`sampleEvery`, `sampleAtEvaluations`).
-public let sampleLength = 200
 
 /// Everything a run needs to continue exactly where it stopped: written to a checkpoint, read by `--resume`.
 public final class TrainingState {
@@ -77,6 +97,10 @@ public final class TrainingState {
     /// Seconds trained before this process (a resumed run keeps counting).
     public var previousSeconds = 0.0
 
+    /// Mixed into `--seed` for the training random generator (dropout), so that it does not draw the same
+    /// numbers as the weight initialisation seeded with `--seed` itself. Changing it changes every run's weights.
+    static let dropoutSeedSalt: UInt64 = 0x5EED_D80B
+
     init(config: ModelConfig, batcher: Batcher, optimizer: OptimizerKind, seed: UInt64) {
         self.config = config
         params = Parameters(config: config)
@@ -84,12 +108,29 @@ public final class TrainingState {
         self.optimizer = Optimizer(kind: optimizer, count: params.count)
         recurrent = RecurrentState(config: config, batch: batcher.batch)
         self.batcher = batcher
-        rng = Random(seed: seed ^ 0x5EED_D80B)
+        rng = Random(seed: seed ^ TrainingState.dropoutSeedSalt)
     }
 }
 
 /// Trains a model on a text held in memory, as `rnn-fit` does.
 public final class Trainer {
+    /// Without `--eval-every`, validate every this many times the validation text's length of training
+    /// characters, so that validating (one forward pass over the held-out text) stays a small share of the run...
+    public static let evaluationSpacing = 10
+    /// ...but not more often than every this many characters, so that a tiny validation text is not scored
+    /// after every few steps.
+    public static let minimumEvaluationInterval = 200_000
+    /// Seconds between progress events: four redraws a second look live and cost nothing.
+    public static let progressInterval = 0.25
+    /// After a non-finite loss or gradient the learning rate is multiplied by this (halved).
+    public static let divergenceRateFactor = 0.5
+    /// Below this fraction of the learning rate (after 14 halvings) a diverging run gives up.
+    public static let minimumRateScale = 1e-4
+    /// Characters in a `--sample-every` sample: a few lines, enough to see what the model writes.
+    public static let sampleLength = 200
+    /// The smallest duration divided by in a rate, so that a run of zero seconds reports a finite rate.
+    static let minimumSeconds = 1e-9
+
     public let options: TrainingOptions
     public let vocabulary: Vocabulary
     public let config: ModelConfig
@@ -154,7 +195,8 @@ public final class Trainer {
 
     /// Trains from `state` (a fresh one by default) until a stop condition, and returns the best model.
     /// `checkpoint` is called every `checkpointEvery` seconds and once when the loop stops, before the final
-    /// validation, so that a resumed run continues exactly as an uninterrupted one would.
+    /// validation, so that a resumed run continues exactly as an uninterrupted one would. `shouldStop` is asked
+    /// before every step; the reason it returns ends the run (nil: go on).
     public func run(
         state: TrainingState? = nil,
         info: [String: String] = [:],
@@ -162,7 +204,7 @@ public final class Trainer {
         sampleAtEvaluations: Bool = false,
         checkpointEvery: Double? = nil,
         checkpoint: ((TrainingState, _ seconds: Double) -> Void)? = nil,
-        shouldStop: () -> Bool = { false },
+        shouldStop: () -> StopReason? = { nil },
         observer: (TrainingEvent) -> Void = { _ in }
     ) -> TrainingResult {
         let start = Date()
@@ -175,10 +217,11 @@ public final class Trainer {
         // validation borrows the network's packed recurrent weights (packed again at the start of every step)
         let scorer = validation.isEmpty && stream == nil
             ? nil : StreamScorer(parameters: params, vocabulary: vocabulary, recurrentPacking: network.packedWh)
-        let evalEvery = options.evalEvery ?? max(10 * (stream?.validationLimit ?? validation.count), 200_000)
+        let evalEvery = options.evalEvery ?? max(Trainer.evaluationSpacing * (stream?.validationLimit ?? validation.count),
+                                             Trainer.minimumEvaluationInterval)
         var lastNorm = 0.0, lr = schedule.rate(step: s.step, progress: 0)
         var lastReport = Date(), lastSample = Date(), lastCheckpoint = Date(), evalSeconds = 0.0
-        var stopReason = "epochs"
+        var stopReason = StopReason.epochs
 
         observer(.started(batch: batch, seq: seq, trainCharacters: train.count, validationCharacters: validation.count,
                           parameters: params.count))
@@ -203,7 +246,7 @@ public final class Trainer {
             if s.windowChars > 0 { s.lastTrainBPC = s.windowNats / Double(s.windowChars) / M_LN2 }
             return TrainingProgress(elapsed: s.previousSeconds + e, fraction: fraction(), step: s.step,
                                     characters: s.characters,
-                                    charactersPerSecond: Double(s.characters) / max(s.previousSeconds + e - evalSeconds, 1e-9),
+                                    charactersPerSecond: Double(s.characters) / max(s.previousSeconds + e - evalSeconds, Trainer.minimumSeconds),
                                     learningRate: lr, gradientNorm: lastNorm, evaluationSeconds: evalSeconds,
                                     trainBPC: s.lastTrainBPC, validationBPC: s.lastValidation,
                                     bestValidationBPC: s.bestValidation)
@@ -246,17 +289,17 @@ public final class Trainer {
             let current = Model(config: config, vocabulary: vocabulary, parameters: params.tensors())
             let generator = Generator(model: current, options: SamplingOptions(), seed: UInt64(s.step))
             var text = String.UnicodeScalarView()
-            for _ in 0..<sampleLength { text.append(generator.nextCharacter()) }
+            for _ in 0..<Trainer.sampleLength { text.append(generator.nextCharacter()) }
             observer(.sample(String(text)))
         }
 
         while true {
-            if shouldStop() { stopReason = "interrupted"; break }
-            if stream == nil && Double(s.characters) >= Double(train.count) * options.epochs { stopReason = "epochs"; break }
-            if let limit = options.timeLimit, s.previousSeconds + elapsed() >= limit { stopReason = "time"; break }
-            if let m = options.maxSteps, s.step >= m { stopReason = "steps"; break }
+            if let reason = shouldStop() { stopReason = reason; break }
+            if stream == nil && Double(s.characters) >= Double(train.count) * options.epochs { stopReason = .epochs; break }
+            if let limit = options.timeLimit, s.previousSeconds + elapsed() >= limit { stopReason = .time; break }
+            if let m = options.maxSteps, s.step >= m { stopReason = .steps; break }
             if options.patience > 0 && s.stale >= options.patience {
-                stopReason = "early stop"
+                stopReason = .earlyStop
                 observer(.notice("early stop: no better validation in \(s.stale) evaluations"))
                 break
             }
@@ -268,12 +311,12 @@ public final class Trainer {
             if let stream {
                 do throws(TextError) {
                     guard try stream.next(inputs: &inputs, targets: &targets, state: s.recurrent) else {
-                        stopReason = "end of input"
+                        stopReason = .endOfInput
                         break
                     }
                 } catch {
                     streamError = error
-                    stopReason = "read error"
+                    stopReason = .readError
                     break
                 }
             } else {
@@ -287,10 +330,10 @@ public final class Trainer {
                 // roll back to the best weights so far and halve the rate
                 params.copy(from: s.best)
                 s.recurrent.reset()
-                s.lrScale *= 0.5
+                s.lrScale *= Trainer.divergenceRateFactor
                 observer(.notice(String(format: "diverged at step %d (loss %@): restored the best weights, learning rate now %.3g",
                                         s.step, "\(loss)", schedule.base * s.lrScale)))
-                if s.lrScale < 1e-4 { stopReason = "diverged"; break }
+                if s.lrScale < Trainer.minimumRateScale { stopReason = .diverged; break }
                 continue
             }
             lastNorm = norm
@@ -308,7 +351,7 @@ public final class Trainer {
             } else if let every = sampleEvery, Date().timeIntervalSince(lastSample) >= every {
                 lastSample = Date()
                 sample()
-            } else if Date().timeIntervalSince(lastReport) >= 0.25 {
+            } else if Date().timeIntervalSince(lastReport) >= Trainer.progressInterval {
                 lastReport = Date()
                 observer(.progress(snapshot()))
             }
@@ -337,7 +380,7 @@ public final class Trainer {
             "optimizer": options.optimizer.rawValue,
             "learning_rate": String(options.resolvedLearningRate),
             "dropout": String(options.dropout),
-            "stop_reason": stopReason,
+            "stop_reason": stopReason.rawValue,
         ]) { _, new in new }
         if let v = s.bestValidation { out.info["val_bpc"] = String(format: "%.6f", v) }
         return TrainingResult(model: out, trainBPC: s.bestTrainBPC, validationBPC: s.bestValidation, steps: s.step,
