@@ -70,19 +70,19 @@ public func reserveStandardDescriptors() {
 
 /// Writes exactly one line `program: subject: cause` (or `program: cause`) to stderr in a single
 /// `writeDiagnostic` call. Newlines inside the parts are shown as `\n` so the report stays one line.
-public func reportError(program: String, subject: String? = nil, cause: String) {
+public func reportError(program: String, subject: String? = nil, cause: String, fd: Int32 = STDERR_FILENO) {
     func oneLine(_ s: String) -> String {
         s.unicodeScalars.contains(where: { $0 == "\n" || $0 == "\r" }) ? s.replacingNewlines() : s
     }
     var line = oneLine(program) + ": "
     if let subject { line += oneLine(subject) + ": " }
     line += oneLine(cause) + "\n"
-    writeDiagnostic(line)
+    writeDiagnostic(line, fd: fd)
 }
 
-/// Reports a `ToolError` on stderr as one line.
-public func reportError(program: String, _ error: ToolError) {
-    reportError(program: program, subject: error.subject, cause: error.cause)
+/// Reports a `ToolError` on stderr (or `fd`) as one line.
+public func reportError(program: String, _ error: ToolError, fd: Int32 = STDERR_FILENO) {
+    reportError(program: program, subject: error.subject, cause: error.cause, fd: fd)
 }
 
 /// Reports `error` and exits with its status. Buffered output (a `CheckedOutput`) is not flushed.
@@ -107,17 +107,34 @@ extension String {
 
 /// What a tool does with an error that ended its run: one line on stderr and the exit status. A reader that
 /// went away (EPIPE on standard output, `| head`) is a normal end, with `closedPipeStatus`.
-public func exitStatus(program: String, after error: any Error, closedPipeStatus: Int32) -> Int32 {
+public func exitStatus(program: String, after error: any Error, closedPipeStatus: Int32,
+                       fd: Int32 = STDERR_FILENO) -> Int32 {
     switch error {
     case let error as OutputError:
         if error == .closedPipe { return closedPipeStatus }
-        reportError(program: program, subject: "standard output", cause: error.description)
+        reportError(program: program, subject: "standard output", cause: error.description, fd: fd)
         return ExitStatus.failure
     case let error as ToolError:
-        reportError(program: program, error)
+        reportError(program: program, error, fd: fd)
         return error.status
     default:
-        reportError(program: program, cause: "\(error)")
+        reportError(program: program, cause: "\(error)", fd: fd)
         return ExitStatus.failure
     }
+}
+
+/// The descriptors a tool reads its text from and writes its product and its messages to: the process's
+/// standard ones, or (tests running a tool in-process) any others. A file operand "-" means `input`.
+public struct ToolStreams: Sendable {
+    public var input: Int32
+    public var output: Int32
+    public var error: Int32
+
+    public init(input: Int32 = STDIN_FILENO, output: Int32 = STDOUT_FILENO, error: Int32 = STDERR_FILENO) {
+        self.input = input
+        self.output = output
+        self.error = error
+    }
+
+    public static let standard = ToolStreams()
 }

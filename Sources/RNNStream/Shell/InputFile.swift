@@ -5,16 +5,16 @@ import Darwin
 #endif
 import RNNText
 
-/// Reads a whole file into memory; "-" means standard input (read to its end, not closed).
+/// Reads a whole file into memory; "-" means standard input, or `standardInput` (read to its end, not closed).
 ///
 /// Reads at most `limit + 1` bytes: a file with more than `limit` bytes fails with
 /// "file is larger than the N MiB limit" rather than exhausting memory. Errors have the path (or
 /// "standard input") as subject and the system's reason as cause ("No such file or directory",
 /// "Is a directory", "Permission denied").
-public func readWholeFile(path: String, limit: Int) throws(ToolError) -> [UInt8] {
+public func readWholeFile(path: String, limit: Int, standardInput: Int32 = STDIN_FILENO) throws(ToolError) -> [UInt8] {
     precondition(limit >= 0, "limit must not be negative")
     let subject = path == "-" ? "standard input" : path
-    var fd = STDIN_FILENO
+    var fd = standardInput
     if path != "-" {
         repeat {
             fd = open(path, O_RDONLY | O_CLOEXEC)

@@ -39,32 +39,32 @@ public struct FitRequest: Sendable {
 public let fitInputLimit = 4 << 30
 
 /// `rnn-fit`: stdin text → trained weights. Returns the exit status; errors were reported on stderr.
-public func runFit(_ request: FitRequest) -> Int32 {
+public func runFit(_ request: FitRequest, streams io: ToolStreams = .standard) -> Int32 {
     let program = "rnn-fit"
     // progress and messages go to stderr, which may be a pipe closed early (`2>&1 | head`): an EPIPE, ignored
     ignoreSIGPIPE()
     reserveStandardDescriptors()
     do {
-        return try fit(request, program: program)
+        return try fit(request, program: program, io: io)
     } catch {
-        reportError(program: program, error)
+        reportError(program: program, error, fd: io.error)
         return error.status
     }
 }
 
-private func fit(_ request: FitRequest, program: String) throws(ToolError) -> Int32 {
+private func fit(_ request: FitRequest, program: String, io: ToolStreams) throws(ToolError) -> Int32 {
     // Refuse before reading or training: binary to a terminal, or an output we could not write later.
     if let path = request.output {
         try checkWritable(path: path)
-    } else if isTerminal(STDOUT_FILENO) {
+    } else if isTerminal(io.output) {
         throw ToolError(subject: "standard output",
                         cause: "is a terminal; refusing to write binary weights (redirect it or use -o FILE)")
     }
     if let path = request.checkpointPath { try checkWritable(path: path) }
     if let path = request.reportPath { try checkWritable(path: path) }
-    let initial = try request.initPath.map { path throws(ToolError) in try loadModel(path: path) }
+    let initial = try request.initPath.map { path throws(ToolError) in try loadModel(path: path, standardInput: io.input) }
     let resumeBytes = try request.resumePath.map { path throws(ToolError) in
-        try readWholeFile(path: path, limit: 4 * weightsFileMemoryLimit)
+        try readWholeFile(path: path, limit: 4 * weightsFileMemoryLimit, standardInput: io.input)
     }
     var log: CheckedOutput? = nil
     if let logPath = request.logPath {
@@ -84,11 +84,11 @@ private func fit(_ request: FitRequest, program: String) throws(ToolError) -> In
     let trainer: Trainer
     var sha = ""
     if request.stream {
-        trainer = try streamTrainer(request, options: options, initial: initial)
+        trainer = try streamTrainer(request, options: options, initial: initial, io: io)
     } else {
-        let bytes = try readWholeFile(path: "-", limit: fitInputLimit)
+        let bytes = try readWholeFile(path: "-", limit: fitInputLimit, standardInput: io.input)
         // the bytes become indices directly: no array of the text's scalars (4 bytes per character) in between
-        let given = try givenVocabulary(request, initial: initial)
+        let given = try givenVocabulary(request, initial: initial, io: io)
         let (text, vocabulary) = try bytes.withUnsafeBufferPointer { (bytes) throws(ToolError) -> ([Int32], Vocabulary) in
             let vocabulary: Vocabulary
             if let given {
@@ -128,11 +128,11 @@ private func fit(_ request: FitRequest, program: String) throws(ToolError) -> In
         state = trainer.makeState(initial: initial)
     }
     let o = options
-    var progressLine = request.quiet ? nil : ProgressLine(fd: STDERR_FILENO)
+    var progressLine = request.quiet ? nil : ProgressLine(fd: io.error)
     func say(_ line: String) {
         guard !request.quiet else { return }
         progressLine?.finish()
-        writeDiagnostic(program + ": " + line + "\n")
+        writeDiagnostic(program + ": " + line + "\n", fd: io.error)
     }
     // A failed checkpoint is reported at once, stops training (no more time spent without one) and makes
     // the exit status 1, but the best weights are still written: the checkpoint never costs the model.
@@ -145,7 +145,7 @@ private func fit(_ request: FitRequest, program: String) throws(ToolError) -> In
             } catch {
                 checkpointFailure = error
                 progressLine?.finish()
-                reportError(program: program, error)
+                reportError(program: program, error, fd: io.error)
             }
         }
     }
@@ -210,7 +210,7 @@ private func fit(_ request: FitRequest, program: String) throws(ToolError) -> In
     if let path = request.output {
         try writeFileAtomically(path: path, bytes: weights)
     } else {
-        let out = CheckedOutput.standardOutput()
+        let out = CheckedOutput(fd: io.output)
         do throws(OutputError) {
             try out.write(weights)
             try out.flush()
@@ -282,10 +282,11 @@ private func jsonLine(_ p: TrainingProgress) -> String {
 public let streamVocabularyPrefix = 1 << 20
 
 /// `--stream`: the vocabulary from --init, --vocab, or the first MiB of the stream; batches read as training goes.
-private func streamTrainer(_ request: FitRequest, options: TrainingOptions, initial: Model?) throws(ToolError) -> Trainer {
-    var reader = UTF8Reader(fd: STDIN_FILENO)
+private func streamTrainer(_ request: FitRequest, options: TrainingOptions, initial: Model?,
+                           io: ToolStreams) throws(ToolError) -> Trainer {
+    var reader = UTF8Reader(fd: io.input)
     var prefix: [Unicode.Scalar] = []
-    let given = try givenVocabulary(request, initial: initial)
+    let given = try givenVocabulary(request, initial: initial, io: io)
     if given == nil {
         var chunk: [Unicode.Scalar] = []
         do {
@@ -300,22 +301,22 @@ private func streamTrainer(_ request: FitRequest, options: TrainingOptions, init
         throw ToolError(subject: "standard input", cause: "too many distinct characters (\(vocabulary.count))")
     }
     // the reader already consumed the prefix's bytes; the batches continue from the same descriptor
-    let batches = StreamBatches(fd: STDIN_FILENO, prefix: prefix, vocabulary: vocabulary, batch: options.batch,
+    let batches = StreamBatches(fd: io.input, prefix: prefix, vocabulary: vocabulary, batch: options.batch,
                                 steps: options.seq, passes: max(1, Int(options.epochs.rounded(.up))),
                                 continuing: reader)
     return Trainer(stream: batches, options: options)
 }
 
 /// The vocabulary fixed before reading the input: the --init model's, or the --vocab file's.
-private func givenVocabulary(_ request: FitRequest, initial: Model?) throws(ToolError) -> Vocabulary? {
+private func givenVocabulary(_ request: FitRequest, initial: Model?, io: ToolStreams) throws(ToolError) -> Vocabulary? {
     if let initial { return initial.vocabulary }
-    if let path = request.vocabPath { return try readVocabulary(path) }
+    if let path = request.vocabPath { return try readVocabulary(path, io: io) }
     return nil
 }
 
 /// A vocabulary file: its characters, in any order, each once or more (a newline counts if present).
-private func readVocabulary(_ path: String) throws(ToolError) -> Vocabulary {
-    let bytes = try readWholeFile(path: path, limit: 64 << 20)
+private func readVocabulary(_ path: String, io: ToolStreams) throws(ToolError) -> Vocabulary {
+    let bytes = try readWholeFile(path: path, limit: 64 << 20, standardInput: io.input)
     do {
         let scalars = try UTF8Reader.decode(bytes)
         guard !scalars.isEmpty else { throw ToolError(subject: path, cause: "empty vocabulary") }

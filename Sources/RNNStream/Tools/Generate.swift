@@ -30,27 +30,27 @@ public struct GenerateRequest: Sendable {
 
 /// Loads a weights file (`"-"`: standard input, at most `weightsFileMemoryLimit` bytes), reporting failures as
 /// `path: cause`.
-public func loadModel(path: String) throws(ToolError) -> Model {
-    let bytes = try readWholeFile(path: path, limit: weightsFileMemoryLimit)
+public func loadModel(path: String, standardInput: Int32 = STDIN_FILENO) throws(ToolError) -> Model {
+    let bytes = try readWholeFile(path: path, limit: weightsFileMemoryLimit, standardInput: standardInput)
     do { return try Model.load(weightsFile: bytes) } catch {
         throw ToolError(subject: path == "-" ? "standard input" : path, cause: error.description)
     }
 }
 
 /// `rnn-gen`: streams sampled characters to stdout, each written as soon as it is drawn.
-public func runGenerate(_ request: GenerateRequest) -> Int32 {
+public func runGenerate(_ request: GenerateRequest, streams io: ToolStreams = .standard) -> Int32 {
     let program = "rnn-gen"
     ignoreSIGPIPE()
-    let out = CheckedOutput.standardOutput(autoFlush: true)
+    let out = CheckedOutput(fd: io.output, autoFlush: true)
     do {
-        let model = try loadModel(path: request.modelPath)
+        let model = try loadModel(path: request.modelPath, standardInput: io.input)
         if request.info { return try writeModelInfo(model, path: request.modelPath, to: out) }
         var primeText = request.prime
         var primeSubject = "--prime", primeStatus = ExitStatus.usage
         if let path = request.primeFile {
             primeSubject = path == "-" ? "standard input" : path
             primeStatus = ExitStatus.failure
-            let bytes = try readWholeFile(path: path, limit: maxPrimeBytes)
+            let bytes = try readWholeFile(path: path, limit: maxPrimeBytes, standardInput: io.input)
             do {
                 var view = String.UnicodeScalarView()
                 view.append(contentsOf: try UTF8Reader.decode(bytes))
@@ -91,7 +91,7 @@ public func runGenerate(_ request: GenerateRequest) -> Int32 {
         try out.flush()
         return ExitStatus.success
     } catch {
-        return exitStatus(program: program, after: error, closedPipeStatus: ExitStatus.success)
+        return exitStatus(program: program, after: error, closedPipeStatus: ExitStatus.success, fd: io.error)
     }
 }
 

@@ -198,10 +198,11 @@ private func pad(_ s: String, _ width: Int) -> String {
 /// totals. At each newline the scorer is reset (`resetEachLine`) or flushed (`flushLines`, so that records
 /// stream line by line). After each read, `afterRead` runs (records are flushed there) and may ask to stop.
 func scoreStream(
-    path: String, scorer: StreamScorer, resetEachLine: Bool, flushLines: Bool, afterRead: () throws -> Bool
+    path: String, standardInput: Int32 = STDIN_FILENO, scorer: StreamScorer, resetEachLine: Bool, flushLines: Bool,
+    afterRead: () throws -> Bool
 ) throws -> ScoreTotals {
     let subject = path == "-" ? "standard input" : path
-    var fd = STDIN_FILENO
+    var fd = standardInput
     if path != "-" {
         fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw ToolError(subject: subject, cause: systemErrorMessage(errno)) }
@@ -234,7 +235,7 @@ func scoreStream(
 /// to `report` in argument order, as soon as it and all before it are done. `report` returning false
 /// (output gone) stops the pool.
 func scoreInParallel(
-    files: [String], parameters: Parameters, vocabulary: Vocabulary, adapt: AdaptOptions?, resetEachLine: Bool,
+    files: [String], standardInput: Int32, parameters: Parameters, vocabulary: Vocabulary, adapt: AdaptOptions?, resetEachLine: Bool,
     workers: Int, report: (Int, Result<ScoreTotals, ToolError>) -> Bool
 ) {
     final class Board: @unchecked Sendable {
@@ -266,7 +267,7 @@ func scoreInParallel(
                 board.condition.unlock()
                 let result: Result<ScoreTotals, ToolError>
                 do {
-                    let t = try scoreStream(path: files[i], scorer: scorer, resetEachLine: resetEachLine, flushLines: false) {
+                    let t = try scoreStream(path: files[i], standardInput: standardInput, scorer: scorer, resetEachLine: resetEachLine, flushLines: false) {
                         Interrupt.requested || board.stop
                     }
                     result = .success(t)
@@ -306,14 +307,14 @@ func scoreInParallel(
 
 /// `rnn-score`: bits per character and perplexity of each file under a model, or per-line and
 /// per-character records, or a surprisal heatmap.
-public func runScore(_ request: ScoreRequest) -> Int32 {
+public func runScore(_ request: ScoreRequest, streams io: ToolStreams = .standard) -> Int32 {
     let program = "rnn-score"
     ignoreSIGPIPE()
     Interrupt.install()
-    let out = CheckedOutput.standardOutput()
+    let out = CheckedOutput(fd: io.output)
     var status = ExitStatus.success
     do {
-        let model = try loadModel(path: request.modelPath)
+        let model = try loadModel(path: request.modelPath, standardInput: io.input)
         if request.info { return try writeModelInfo(model, path: request.modelPath, to: out) }
         var colored = false
         if request.mode == .color {
@@ -321,7 +322,7 @@ public func runScore(_ request: ScoreRequest) -> Int32 {
                 colored = true
             } else if let v = ProcessInfo.processInfo.environment["NO_COLOR"], !v.isEmpty {
                 colored = false
-            } else if !isTerminal(STDOUT_FILENO) {
+            } else if !isTerminal(io.output) {
                 throw ToolError(subject: "--color", cause: "standard output is not a terminal (add --force-color, or use --html)",
                                 status: ExitStatus.usage)
             } else {
@@ -332,7 +333,7 @@ public func runScore(_ request: ScoreRequest) -> Int32 {
         let files = request.files.isEmpty ? ["-"] : request.files
         if let unit = request.unit {
             return try scoreUnits(unit, request: request, model: model, parameters: parameters, files: files,
-                                  colored: colored, out: out)
+                                  colored: colored, out: out, io: io)
         }
         let several = files.count > 1
         var total = ScoreTotals()
@@ -340,7 +341,7 @@ public func runScore(_ request: ScoreRequest) -> Int32 {
 
         if request.mode == .summary && workers > 1 {
             var outputError: OutputError?
-            scoreInParallel(files: files, parameters: parameters, vocabulary: model.vocabulary, adapt: request.adapt,
+            scoreInParallel(files: files, standardInput: io.input, parameters: parameters, vocabulary: model.vocabulary, adapt: request.adapt,
                             resetEachLine: request.resetEachLine, workers: workers) { i, result in
                 switch result {
                 case .success(let t):
@@ -354,7 +355,7 @@ public func runScore(_ request: ScoreRequest) -> Int32 {
                     }
                 case .failure(let error):
                     // like wc: report the file, go on with the rest, fail at the end
-                    reportError(program: program, error)
+                    reportError(program: program, error, fd: io.error)
                     status = ExitStatus.failure
                 }
                 return !Interrupt.requested
@@ -371,7 +372,7 @@ public func runScore(_ request: ScoreRequest) -> Int32 {
             for file in files {
                 do {
                     writer.startFile(file, label: several ? file : nil)
-                    let t = try scoreStream(path: file, scorer: scorer, resetEachLine: request.resetEachLine,
+                    let t = try scoreStream(path: file, standardInput: io.input, scorer: scorer, resetEachLine: request.resetEachLine,
                                             flushLines: streaming && request.adapt == nil) {
                         if let failure = writer.failure { throw failure }
                         if streaming { try out.flush() }
@@ -384,7 +385,7 @@ public func runScore(_ request: ScoreRequest) -> Int32 {
                     if streaming { try out.flush() }
                 } catch let error as ToolError {
                     writer.abortFile()
-                    reportError(program: program, error)
+                    reportError(program: program, error, fd: io.error)
                     status = ExitStatus.failure
                 }
             }
@@ -396,6 +397,6 @@ public func runScore(_ request: ScoreRequest) -> Int32 {
         try out.flush()
         return status
     } catch {
-        return exitStatus(program: program, after: error, closedPipeStatus: status)
+        return exitStatus(program: program, after: error, closedPipeStatus: status, fd: io.error)
     }
 }

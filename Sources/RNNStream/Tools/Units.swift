@@ -15,7 +15,7 @@ public let unitTextLimit = 64 << 20
 /// with it (`top`), as a list, as an `--html` page with a section per unit, or shaded on the terminal by the
 /// first. Exact stream scoring from the fresh state, as without `--unit`.
 func scoreUnits(_ choice: UnitChoice, request: ScoreRequest, model: Model, parameters: Parameters, files: [String],
-                colored: Bool, out: CheckedOutput) throws -> Int32 {
+                colored: Bool, out: CheckedOutput, io: ToolStreams) throws -> Int32 {
     let config = model.config
     let scorer = StreamScorer(parameters: parameters, vocabulary: model.vocabulary)
     if request.mode == .html { scorer.candidates = heatmapCandidates }
@@ -32,7 +32,7 @@ func scoreUnits(_ choice: UnitChoice, request: ScoreRequest, model: Model, param
         units = [(u, nil)]
     case .top:
         for file in files {
-            let bytes = try readWholeFile(path: file, limit: unitTextLimit)
+            let bytes = try readWholeFile(path: file, limit: unitTextLimit, standardInput: io.input)
             do { texts.append(try UTF8Reader.decode(bytes)) } catch {
                 throw ToolError(subject: file == "-" ? "standard input" : file, cause: error.description)
             }
@@ -71,7 +71,7 @@ func scoreUnits(_ choice: UnitChoice, request: ScoreRequest, model: Model, param
                 writer.startFile(file, label: nil)
                 let before = scorer.totals
                 if texts.isEmpty {
-                    _ = try scoreStream(path: file, scorer: scorer, resetEachLine: request.resetEachLine, flushLines: true) {
+                    _ = try scoreStream(path: file, standardInput: io.input, scorer: scorer, resetEachLine: request.resetEachLine, flushLines: true) {
                         if let failure = writer.failure { throw failure }
                         try out.flush()
                         return Interrupt.requested
@@ -87,7 +87,7 @@ func scoreUnits(_ choice: UnitChoice, request: ScoreRequest, model: Model, param
                 if Interrupt.requested { return Interrupt.exitStatus }
             } catch let error as ToolError {
                 writer.abortFile()
-                reportError(program: "rnn-score", error)
+                reportError(program: "rnn-score", error, fd: io.error)
                 status = ExitStatus.failure
             }
         }
