@@ -271,12 +271,12 @@ private func niceTicks(_ lo: Double, _ hi: Double) -> [Double] {
     return ticks
 }
 
-/// 1.5, 200, 12k, 3.4M, 2e-03: short enough for an axis.
+/// 1.5, 200, 12k, 3.4M, 0.0015: short enough for an axis.
 private func tickLabel(_ v: Double) -> String {
     let a = abs(v)
     if a == 0 { return "0" }
     if a >= 1e6 { return String(format: "%gM", v / 1e6) }
     if a >= 1e4 { return String(format: "%gk", v / 1e3) }
-    if a < 0.01 { return String(format: "%.0e", v) }
+    if a < 0.01 { return String(format: "%.3g", v) }
     return String(format: "%g", (v * 1e4).rounded() / 1e4)
 }
