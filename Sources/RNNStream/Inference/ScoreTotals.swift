@@ -1,7 +1,6 @@
 import Foundation
 import RNNModel
 import RNNKernels
-import RNNText
 
 /// Totals of a scoring pass.
 ///

@@ -1,5 +1,4 @@
 import RNNKernels
-import RNNText
 
 // Shape legend used across Model/ and Training/:
 //   V  vocabulary size        H  hidden size        L  layers

@@ -3,7 +3,6 @@ import RNNTraining
 import RNNInference
 import RNNFormat
 import RNNModel
-import RNNKernels
 import RNNText
 import RNNShell
 

@@ -1,10 +1,4 @@
 import RNNTraining
-import RNNInference
-import RNNFormat
-import RNNModel
-import RNNKernels
-import RNNText
-import RNNShell
 
 /// The toolkit's version, printed by `--version` and stored in every weights file.
 public let rnnstreamVersion = "0.1.0"

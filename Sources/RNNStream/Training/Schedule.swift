@@ -1,9 +1,6 @@
 import Foundation
-import RNNInference
-import RNNFormat
 import RNNModel
 import RNNKernels
-import RNNText
 
 /// The learning rate over a run: a linear warm-up over the first `warmupSteps` updates, then (with `cosine`)
 /// a half-cosine from the base rate down to `floor`·base as progress goes from 0 to 1. Progress is the larger of

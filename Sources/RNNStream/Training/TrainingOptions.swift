@@ -1,8 +1,6 @@
 import RNNInference
-import RNNFormat
 import RNNModel
 import RNNKernels
-import RNNText
 
 /// Everything that shapes a training run; the defaults are rnn-fit's.
 public struct TrainingOptions: Sendable, Equatable {
