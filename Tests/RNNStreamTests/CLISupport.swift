@@ -25,6 +25,17 @@ func waitUntil(_ what: String, timeout: Double = 60, _ condition: () -> Bool) th
     }
 }
 
+/// What to hand `Process` for an output, and the pipe to drain when it is captured.
+private func attach(_ output: ToolOutput) -> (handle: Any, pipe: Pipe?) {
+    switch output {
+    case .capture:
+        let pipe = Pipe()
+        return (pipe, pipe)
+    case .handle(let handle):
+        return (handle, nil)
+    }
+}
+
 /// What a tool's standard input is.
 enum ToolInput {
     /// /dev/null.
@@ -164,22 +175,9 @@ enum CLI {
             unlink(path)  // the open handle keeps the bytes
             process.standardInput = handle
         }
-        var outPipe: Pipe? = nil
-        switch stdout {
-        case .capture:
-            outPipe = Pipe()
-            process.standardOutput = outPipe
-        case .handle(let handle):
-            process.standardOutput = handle
-        }
-        var errPipe: Pipe? = nil
-        switch stderr {
-        case .capture:
-            errPipe = Pipe()
-            process.standardError = errPipe
-        case .handle(let handle):
-            process.standardError = handle
-        }
+        let (outHandle, outPipe) = attach(stdout), (errHandle, errPipe) = attach(stderr)
+        process.standardOutput = outHandle
+        process.standardError = errHandle
         let command = ([name] + arguments).map { $0.contains(" ") || $0.isEmpty ? "'\($0)'" : $0 }.joined(separator: " ")
         return try RunningTool(process: process, command: command, stdout: outPipe, stderr: errPipe)
     }
