@@ -41,6 +41,7 @@ public func loadModel(path: String, standardInput: Int32 = STDIN_FILENO) throws(
 public func runGenerate(_ request: GenerateRequest, streams io: ToolStreams = .standard) -> Int32 {
     let program = "rnn-gen"
     ignoreSIGPIPE()
+    reserveStandardDescriptors()
     let out = CheckedOutput(fd: io.output, autoFlush: true)
     do {
         let model = try loadModel(path: request.modelPath, standardInput: io.input)

@@ -310,6 +310,7 @@ func scoreInParallel(
 public func runScore(_ request: ScoreRequest, streams io: ToolStreams = .standard) -> Int32 {
     let program = "rnn-score"
     ignoreSIGPIPE()
+    reserveStandardDescriptors()
     Interrupt.install()
     let out = CheckedOutput(fd: io.output)
     var status = ExitStatus.success
