@@ -26,6 +26,12 @@ if ProcessInfo.processInfo.environment["RNNSTREAM_NO_AVX512"] == nil,
 #endif
 fast.append(.unsafeFlags(fastFlags, .when(configuration: .release)))
 
+// Fuzzing (make fuzz): RNNSTREAM_FUZZ=1 swift build -c release --sanitize=fuzzer --sanitize=address
+// -Xswiftc -sanitize=fuzzer --scratch-path .build-fuzz --product rnn-fuzz. The RNNSTREAM_FUZZ condition leaves
+// rnn-fuzz without a main (libFuzzer's); without it rnn-fuzz replays files through an entry point. Every other
+// module keeps exactly its settings above.
+let fuzzing = ProcessInfo.processInfo.environment["RNNSTREAM_FUZZ"] == "1"
+
 let package = Package(
     name: "rnnstream",
     platforms: [.macOS(.v15)],
@@ -69,6 +75,12 @@ let package = Package(
             dependencies: ["RNNStream"],
             path: "bench/rnn-bench",
             swiftSettings: fast
+        ),
+        .executableTarget(
+            name: "rnn-fuzz",
+            dependencies: ["RNNStream"],
+            path: "fuzz/rnn-fuzz",
+            swiftSettings: fast + (fuzzing ? [.define("RNNSTREAM_FUZZ")] : [])
         ),
         .testTarget(name: "RNNStreamTests", dependencies: ["RNNStream"]),
     ],
