@@ -24,8 +24,23 @@ struct Replay {
                 exit(1)
             }
             target.run(bytes)
-            print("rnn-fuzz: \(target.rawValue): \(path): \(bytes.count) bytes, no crash")
+            print("rnn-fuzz: \(target.rawValue): \(path): \(bytes.count) bytes, no crash\(outcome(target, bytes))")
         }
+    }
+}
+
+/// What the reader made of the file, for the targets whose reader can say (a seed should be accepted).
+func outcome(_ target: FuzzTarget, _ bytes: [UInt8]) -> String {
+    switch target {
+    case .weights:
+        do { _ = try Model.load(weightsFile: bytes); return "; loads" } catch { return "; rejected: \(error)" }
+    case .checkpoint:
+        do { _ = try Checkpoint.decode(bytes, trainer: CheckpointFixture.trainer, textSHA256: CheckpointFixture.sha); return "; decodes" }
+        catch { return "; rejected: \(error)" }
+    case .json:
+        do { _ = try JSON.parse(bytes); return "; parses" } catch { return "; rejected: \(error)" }
+    case .utf8, .vocab:
+        return ""
     }
 }
 #endif
