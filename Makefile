@@ -19,7 +19,7 @@ DEMO_FLAGS ?= --cell lstm --hidden 128 --layers 1 --batch 16 --seq 32 --warmup 1
 DEMO_MODEL := .build/demo.gz
 DEMO_TEXT := .build/demo.txt
 
-.PHONY: all build test test-debug man-check install demo bench quality fuzz clean
+.PHONY: all build test test-debug man-check install demo bench quality fuzz fuzz-build fuzz-seeds clean
 
 all: build
 
@@ -74,17 +74,42 @@ QUALITY_ARGS ?=
 quality: build
 	bash bench/run.sh --quality $(QUALITY_ARGS)
 
-# make fuzz: libFuzzer (with AddressSanitizer) on the weights-file loader, for FUZZ_TIME seconds, starting from
-# the committed seed corpus of valid and broken models. A crash leaves its input in .build/fuzz/crash-*.
-FUZZ_TIME ?= 300
-FUZZ_DIR := .build/fuzz
-fuzz:
-	mkdir -p $(FUZZ_DIR)/corpus
-	swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name RNNStreamFuzz -I Sources/CZlib \
-		$$(find Sources/RNNStream -name '*.swift' | LC_ALL=C sort) fuzz/FuzzLoader.swift -o $(FUZZ_DIR)/fuzz-loader -lz
-	cp fuzz/corpus/* $(FUZZ_DIR)/corpus/
-	$(FUZZ_DIR)/fuzz-loader -max_total_time=$(FUZZ_TIME) -rss_limit_mb=2048 -print_final_stats=1 \
-		-artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/corpus
+# make fuzz: libFuzzer (with AddressSanitizer) on each reader of untrusted bytes, FUZZ_TIME seconds each, one
+# after the other. The fuzzer is the executable target rnn-fuzz (fuzz/rnn-fuzz), built by SwiftPM so that every
+# library module gets exactly its Package.swift settings; RNNSTREAM_FUZZ=1 leaves it without a main (libFuzzer's).
+# SwiftPM's --sanitize=fuzzer only links libFuzzer, so -Xswiftc -sanitize=fuzzer adds the coverage instrumentation.
+#
+#   target      reads                                           seeds                   time
+#   weights     Model.load (Format/WeightsFile.swift)           fuzz/corpus/            FUZZ_TIME
+#   checkpoint  Checkpoint.decode (Training/Checkpoint.swift)    fuzz/corpus-checkpoint/ FUZZ_TIME
+#   utf8        UTF8Decoder in pieces vs String(validating:)    fuzz/corpus-utf8/       FUZZ_TIME
+#   vocab       a --vocab file (Tools/Fit.swift), round trip    fuzz/corpus-vocab/      FUZZ_TIME
+#   json        JSON.parse (Format/JSON.swift), round trip      fuzz/corpus-json/       FUZZ_TIME
+#
+# FUZZ_TIME defaults to 120 s per target (10 minutes in all); .ci/run uses FUZZ_TIME=8. FUZZ_TARGETS picks a
+# subset. A crash leaves its input in .build-fuzz/runs/TARGET/crash-*; replay it with
+# RNN_FUZZ_TARGET=TARGET .build-fuzz/release/rnn-fuzz FILE (or .build/release/rnn-fuzz FILE, without ASan).
+# make fuzz-seeds regenerates the seed corpora (fuzz/make-seeds.sh).
+FUZZ_TIME ?= 120
+FUZZ_TARGETS ?= weights checkpoint utf8 vocab json
+FUZZ_FLAGS ?= -rss_limit_mb=2048 -print_final_stats=1
+FUZZ_DIR := .build-fuzz/runs
+FUZZ_BIN := .build-fuzz/release/rnn-fuzz
+fuzz-build:
+	RNNSTREAM_FUZZ=1 $(SWIFT) build -c release --sanitize=fuzzer --sanitize=address -Xswiftc -sanitize=fuzzer \
+		--scratch-path .build-fuzz --product rnn-fuzz
+
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+		seeds=fuzz/corpus-$$t; if [ $$t = weights ]; then seeds=fuzz/corpus; fi; \
+		mkdir -p $(FUZZ_DIR)/$$t/corpus; \
+		echo "fuzz: $$t for $(FUZZ_TIME) s"; \
+		RNN_FUZZ_TARGET=$$t $(FUZZ_BIN) -max_total_time=$(FUZZ_TIME) $(FUZZ_FLAGS) \
+			-artifact_prefix=$(FUZZ_DIR)/$$t/ $(FUZZ_DIR)/$$t/corpus $$seeds || exit 1; \
+	done
+
+fuzz-seeds: fuzz-build
+	bash fuzz/make-seeds.sh $(CURDIR)/$(FUZZ_BIN)
 
 clean:
 	$(SWIFT) package clean

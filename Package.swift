@@ -34,6 +34,12 @@ kernels.append(.unsafeFlags(kernelFlags, .when(configuration: .release)))
 // One target per layer; each may import only the layers named in its dependencies (ARCHITECTURE.md).
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
 
+// Fuzzing (make fuzz): RNNSTREAM_FUZZ=1 swift build -c release --sanitize=fuzzer --sanitize=address
+// -Xswiftc -sanitize=fuzzer --scratch-path .build-fuzz --product rnn-fuzz. The RNNSTREAM_FUZZ condition leaves
+// rnn-fuzz without a main (libFuzzer's); without it rnn-fuzz replays files through an entry point. Every other
+// module keeps exactly its settings above.
+let fuzzing = ProcessInfo.processInfo.environment["RNNSTREAM_FUZZ"] == "1"
+
 let package = Package(
     name: "rnnstream",
     platforms: [.macOS(.v15)],
@@ -76,6 +82,12 @@ let package = Package(
             dependencies: ["RNNKernels"],
             path: "bench/rnn-bench",
             swiftSettings: kernels
+        ),
+        .executableTarget(
+            name: "rnn-fuzz",
+            dependencies: ["RNNTraining", "RNNFormat", "RNNModel", "RNNText"],
+            path: "fuzz/rnn-fuzz",
+            swiftSettings: fuzzing ? [.define("RNNSTREAM_FUZZ")] : []
         ),
         .testTarget(name: "RNNStreamTests", dependencies: [
             "RNNKernels", "RNNText", "RNNModel", "RNNFormat", "RNNInference", "RNNTraining", "RNNShell", "RNNTools",
