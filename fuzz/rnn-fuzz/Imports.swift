@@ -3,6 +3,7 @@
 @_exported import RNNFormat
 @_exported import RNNModel
 @_exported import RNNText
+@_exported import RNNShell
 #if canImport(Glibc)
 @_exported import Glibc
 #elseif canImport(Darwin)
