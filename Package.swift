@@ -85,7 +85,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "rnn-fuzz",
-            dependencies: ["RNNTraining", "RNNFormat", "RNNModel", "RNNText", "RNNShell"],
+            dependencies: ["RNNTools", "RNNTraining", "RNNFormat", "RNNModel", "RNNText", "RNNShell"],
             path: "fuzz/rnn-fuzz",
             swiftSettings: fuzzing ? [.define("RNNSTREAM_FUZZ")] : []
         ),

@@ -4,6 +4,7 @@
 @_exported import RNNModel
 @_exported import RNNText
 @_exported import RNNShell
+@_exported import RNNTools
 #if canImport(Glibc)
 @_exported import Glibc
 #elseif canImport(Darwin)

@@ -138,14 +138,14 @@ func wholeDecodeError(_ bytes: [UInt8]) -> TextError? {
     do throws(TextError) { _ = try UTF8Reader.decode(bytes); return nil } catch { return error }
 }
 
-// MARK: vocab: a --vocab file, read as Tools/Fit.swift readVocabulary does (UTF8Reader.decode, non-empty,
-// Vocabulary(text:), at most ModelConfig.maxVocab), then stored in a weights file and loaded back: any
-// vocabulary rnn-fit accepts must survive the weights file unchanged.
+// MARK: vocab: a --vocab file through rnn-fit's own reader (Tools/Fit.swift `vocabulary(fromFile:)`), then
+// stored in a weights file and loaded back: any vocabulary rnn-fit accepts (at most ModelConfig.maxVocab
+// characters) must survive the weights file unchanged.
 
 func fuzzVocab(_ bytes: [UInt8]) {
-    guard let scalars = try? UTF8Reader.decode(bytes), !scalars.isEmpty else { return }
-    let vocabulary = Vocabulary(text: scalars)
-    guard vocabulary.count <= ModelConfig.maxVocab else { return }
+    guard let vocabulary = try? RNNTools.vocabulary(fromFile: bytes, subject: "fuzz"),
+          vocabulary.count <= ModelConfig.maxVocab else { return }
+    let scalars = try! UTF8Reader.decode(bytes)
     for s in scalars where vocabulary.index(of: s) == nil { fatalError("vocab: \(s.value) missing from its own vocabulary") }
     let config = ModelConfig(cell: .rnn, vocabSize: vocabulary.count, hiddenSize: 1, layers: 1)
     let model = Model(config: config, vocabulary: vocabulary, parameters: Parameters(config: config).tensors())

@@ -316,16 +316,14 @@ private func givenVocabulary(_ request: FitRequest, initial: Model?, io: ToolStr
 
 /// A vocabulary file: its characters, in any order, each once or more (a newline counts if present).
 private func readVocabulary(_ path: String, io: ToolStreams) throws(ToolError) -> Vocabulary {
-    let bytes = try readWholeFile(path: path, limit: 64 << 20, standardInput: io.input)
-    do {
-        let scalars = try UTF8Reader.decode(bytes)
-        guard !scalars.isEmpty else { throw ToolError(subject: path, cause: "empty vocabulary") }
-        return Vocabulary(text: scalars)
-    } catch let error as TextError {
-        throw ToolError(subject: path, cause: error.description)
-    } catch let error as ToolError {
-        throw error
-    } catch {
-        throw ToolError(subject: path, cause: "\(error)")
-    }
+    try vocabulary(fromFile: readWholeFile(path: path, limit: 64 << 20, standardInput: io.input), subject: path)
+}
+
+/// The vocabulary a `--vocab` file's bytes give: its characters, strictly decoded, at least one (the reader
+/// that `make fuzz` exercises).
+package func vocabulary(fromFile bytes: [UInt8], subject: String) throws(ToolError) -> Vocabulary {
+    let scalars: [Unicode.Scalar]
+    do { scalars = try UTF8Reader.decode(bytes) } catch { throw ToolError(subject: subject, cause: error.description) }
+    guard !scalars.isEmpty else { throw ToolError(subject: subject, cause: "empty vocabulary") }
+    return Vocabulary(text: scalars)
 }
