@@ -368,6 +368,24 @@ struct CLITests {
         #expect(fit.err.hasPrefix("rnn-fit: standard output: "), "\(fit)")
     }
 
+    /// `-o` naming a pipe (or a device) writes into it: renaming the temporary over it would leave a regular
+    /// file in its place (as root, even over /dev/null).
+    @Test func outputToAPipeWritesIntoIt() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let fifo = directory.file("weights.fifo")
+        #expect(mkfifo(fifo, 0o600) == 0)
+        // a reader drains the pipe into a file while rnn-fit writes
+        let reader = try CLI.start("/bin/sh", ["-c", "cat \"$0\" > \"$1\"", fifo, directory.file("copy.gz")])
+        let fit = try CLI.run("rnn-fit", CLI.tinyFit + ["-o", fifo], stdin: .data(Data(englishText(scalars: 3000).utf8)))
+        #expect(fit.status == 0 && fit.err.isEmpty, "\(fit)")
+        let drained = try reader.wait(timeout: 60)
+        #expect(drained.status == 0, "\(drained)")
+        var st = stat()
+        #expect(stat(fifo, &st) == 0 && (st.st_mode & S_IFMT) == S_IFIFO, "the pipe is still a pipe")
+        _ = try loadModel(path: directory.file("copy.gz"))
+    }
+
     @Test func genToFullDeviceFails() throws {
         let full = try #require(FileHandle(forWritingAtPath: "/dev/full"))
         defer { try? full.close() }

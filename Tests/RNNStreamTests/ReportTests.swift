@@ -142,7 +142,9 @@ struct ReportTests {
     }
 
     @Test func unwritableReportFailsBeforeTraining() throws {
-        let fit = try CLI.run("rnn-fit", CLI.tinyFit + ["--report", "/nonexistent-dir/r.html", "-o", "/dev/null"],
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let fit = try CLI.run("rnn-fit", CLI.tinyFit + ["--report", "/nonexistent-dir/r.html", "-o", directory.file("m.gz")],
                               stdin: .data(Data(englishText(scalars: 2000).utf8)))
         #expect(fit.status == 1 && fit.errLines.count == 1 && fit.err.hasPrefix("rnn-fit: /nonexistent-dir/r.html: "), "\(fit)")
     }

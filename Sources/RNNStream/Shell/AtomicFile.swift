@@ -6,7 +6,8 @@ import Darwin
 import RNNText
 
 /// Replaces the file at `path` with `bytes` so that a reader (or a crash) sees either the old file or
-/// the complete new one, never a mixture.
+/// the complete new one, never a mixture. A path that names a device, a pipe or a socket is written into
+/// directly instead (there is no file to replace).
 ///
 /// Creates a temporary `.name.XXXXXX` in the same directory (`mkstemp`), writes every byte (checked,
 /// short writes looped, EINTR retried), sets mode 0644 less the umask, `fsync`s and closes it, renames
@@ -19,6 +20,22 @@ import RNNText
 /// "No space left on device", "No such file or directory", "Is a directory").
 public func writeFileAtomically(path: String, bytes: [UInt8]) throws(ToolError) {
     func failure(_ code: Int32) -> ToolError { ToolError(subject: path, cause: systemErrorMessage(code)) }
+
+    // A device, pipe or socket (`-o /dev/null`, a FIFO, `/dev/stdout`) is written into, as gzip does: renaming
+    // a temporary over it would replace the device node or the pipe with a regular file.
+    var target = stat()
+    if stat(path, &target) == 0 {
+        let kind = target.st_mode & S_IFMT
+        if kind != S_IFREG && kind != S_IFDIR {
+            var fd: Int32
+            repeat { fd = open(path, O_WRONLY | O_CLOEXEC) } while fd < 0 && errno == EINTR
+            guard fd >= 0 else { throw failure(errno) }
+            let code = bytes.withUnsafeBytes { writeAll(fd: fd, $0) }
+            close(fd)
+            if code != 0 { throw failure(code) }
+            return
+        }
+    }
 
     let slash = path.lastIndex(of: "/")
     let directory = slash.map { String(path[...$0]) } ?? ""        // "" or ends with "/"
