@@ -134,7 +134,9 @@ public final class Trainer {
     public let options: TrainingOptions
     public let vocabulary: Vocabulary
     public let config: ModelConfig
+    /// The whole in-memory text, shared with the caller (no copy): training reads its first `trainCount`.
     private let train: [Int32]
+    private let trainCount: Int
     private let fixedValidation: [Int32]
     /// `--stream`: batches read from a stream instead of `train`.
     public let stream: StreamBatches?
@@ -146,7 +148,7 @@ public final class Trainer {
     private var validation: [Int32] { stream?.validation ?? fixedValidation }
 
     /// Characters of the in-memory text (training and validation).
-    public var textCount: Int { train.count + fixedValidation.count }
+    public var textCount: Int { trainCount + fixedValidation.count }
 
     /// `text`: the whole input as vocabulary indices; the last `validationFraction` is held out.
     public init(text: [Int32], vocabulary: Vocabulary, options: TrainingOptions) throws(TrainingError) {
@@ -159,7 +161,8 @@ public final class Trainer {
         }
         batch = fit.batch
         seq = fit.steps
-        train = Array(text[..<trainCount])
+        train = text
+        self.trainCount = trainCount
         fixedValidation = Array(text[trainCount...])
         stream = nil
         config = ModelConfig(cell: options.cell, vocabSize: vocabulary.count, hiddenSize: options.hiddenSize,
@@ -173,6 +176,7 @@ public final class Trainer {
         batch = stream.batch
         seq = stream.steps
         train = []
+        trainCount = 0
         fixedValidation = []
         self.stream = stream
         config = ModelConfig(cell: options.cell, vocabSize: vocabulary.count, hiddenSize: options.hiddenSize,
@@ -183,7 +187,7 @@ public final class Trainer {
     public func makeState(initial: Model? = nil) -> TrainingState {
         // a stream has no in-memory text: its batcher is a placeholder that is never asked for a step
         let batcher = stream == nil
-            ? Batcher(textCount: train.count, batch: batch, steps: seq, resetEvery: options.resetEvery)
+            ? Batcher(textCount: trainCount, batch: batch, steps: seq, resetEvery: options.resetEvery)
             : Batcher(textCount: batch * seq + 1, batch: batch, steps: seq, resetEvery: 0)
         let s = TrainingState(config: config, batcher: batcher,
                               optimizer: options.optimizer, seed: options.seed)
@@ -223,7 +227,7 @@ public final class Trainer {
         var lastReport = Date(), lastSample = Date(), lastCheckpoint = Date(), evalSeconds = 0.0
         var stopReason = StopReason.epochs
 
-        observer(.started(batch: batch, seq: seq, trainCharacters: train.count, validationCharacters: validation.count,
+        observer(.started(batch: batch, seq: seq, trainCharacters: trainCount, validationCharacters: validation.count,
                           parameters: params.count))
         if batch != options.batch || seq != options.seq {
             observer(.notice("small text: using batch \(batch) and seq \(seq) (asked for \(options.batch) and \(options.seq))"))
@@ -235,7 +239,7 @@ public final class Trainer {
             if let stream {
                 if let bytes = stream.inputBytes, bytes > 0 { f = Double(stream.bytesRead) / (Double(bytes) * Double(stream.passes)) }
             } else {
-                f = Double(s.characters) / (Double(train.count) * options.epochs)
+                f = Double(s.characters) / (Double(trainCount) * options.epochs)
             }
             if let limit = options.timeLimit { f = max(f, (s.previousSeconds + elapsed()) / limit) }
             if let m = options.maxSteps { f = max(f, Double(s.step) / Double(max(m, 1))) }
@@ -295,7 +299,7 @@ public final class Trainer {
 
         while true {
             if let reason = shouldStop() { stopReason = reason; break }
-            if stream == nil && Double(s.characters) >= Double(train.count) * options.epochs { stopReason = .epochs; break }
+            if stream == nil && Double(s.characters) >= Double(trainCount) * options.epochs { stopReason = .epochs; break }
             if let limit = options.timeLimit, s.previousSeconds + elapsed() >= limit { stopReason = .time; break }
             if let m = options.maxSteps, s.step >= m { stopReason = .steps; break }
             if options.patience > 0 && s.stale >= options.patience {
@@ -371,8 +375,8 @@ public final class Trainer {
             "seed": String(options.seed),
             "chars_seen": String(s.characters),
             "steps": String(s.step),
-            "epochs": stream == nil ? String(format: "%.4f", Double(s.characters) / Double(train.count)) : String(stream!.pass + 1),
-            "train_chars": String(stream?.consumed ?? train.count),
+            "epochs": stream == nil ? String(format: "%.4f", Double(s.characters) / Double(trainCount)) : String(stream!.pass + 1),
+            "train_chars": String(stream?.consumed ?? trainCount),
             "val_chars": String(validation.count),
             "train_bpc": String(format: "%.6f", s.bestTrainBPC),
             "batch": String(batch),
