@@ -77,9 +77,12 @@ public func parallelFor(_ count: Int, _ body: (Int) -> Void) {
 /// So a worker that finishes a job keeps watching for the next one for `spinTime`, and only then sleeps
 /// on a condition variable (an idle tool burns no CPU).
 ///
-/// One job at a time: the caller that wins `busy` publishes the job and bumps `generation`; every
-/// worker taking part acknowledges each generation in `finished` before the caller returns, so no worker
-/// still reads a job once it is gone.
+/// One job at a time: the caller that wins `busy` publishes the job in `job` (a new generation, open). A worker
+/// takes part only by joining the open job (one more in `job`'s count); when the caller has run out of indices
+/// it closes the job and waits only for the workers that joined, which are working on their last index. A worker
+/// that the machine descheduled (another process on its core) simply misses the job: the caller never waits for
+/// it. (Waiting for every worker to acknowledge every job made a two-thread product 10-20 times slower whenever
+/// another busy process shared the machine.)
 private final class Team: @unchecked Sendable {
     static let shared = Team()
 
@@ -87,14 +90,19 @@ private final class Team: @unchecked Sendable {
     private static let spinTime: UInt64 = 500_000  // ns
 
     private let busy = Atomic<Bool>(false)
-    private let generation = Atomic<Int>(0)
+    /// generation · 2²⁰ + joined workers · 2 + closed: the current job's state in one word.
+    private let job = Atomic<Int>(0)
+    private static let closed = 1, joinUnit = 2, generationUnit = 1 << 20
+    @inline(__always) private static func generation(_ s: Int) -> Int { s / generationUnit }
+    @inline(__always) private static func joined(_ s: Int) -> Int { (s % generationUnit) / joinUnit }
     private let nextIndex = Atomic<Int>(0)
+    /// Workers that have seen `stopping` (only `stop` uses it).
     private let finished = Atomic<Int>(0)
     private let sleepers = Atomic<Int>(0)
     private let wake = NSCondition()
 
-    // The current job; written only by the caller holding `busy`, before `generation` is bumped
-    // (release), read by workers after they see the new generation (acquire).
+    // The current job; written only by the caller holding `busy` while no worker has joined, before the new
+    // generation is published (release), read by workers only after joining it (acquire).
     private var body: ((Int) -> Void)?
     private var count = 0
     private var active = 0       // workers taking part in the current job: indices 0..<active
@@ -106,22 +114,24 @@ private final class Team: @unchecked Sendable {
     func run(count: Int, workers: Int, _ body: (Int) -> Void) -> Bool {
         guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return false }
         defer { busy.store(false, ordering: .releasing) }
-        while started < workers { start(index: started, seen: generation.load(ordering: .relaxed)); started += 1 }
+        let seen = Team.generation(job.load(ordering: .relaxed))
+        while started < workers { start(index: started, seen: seen); started += 1 }
         withoutActuallyEscaping(body) { body in
             self.body = body
             self.count = count
             self.active = workers
             nextIndex.store(0, ordering: .relaxed)
-            finished.store(0, ordering: .relaxed)
-            generation.add(1, ordering: .sequentiallyConsistent)
+            // A new generation, open, nobody joined.
+            job.store((seen + 1) * Team.generationUnit, ordering: .sequentiallyConsistent)
             if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
                 wake.lock()
                 wake.broadcast()
                 wake.unlock()
             }
             work()
-            // Every worker acknowledges, taking part or not, so none still holds this body.
-            while finished.load(ordering: .acquiring) < started {}
+            // Close the job, then wait for the workers that joined it: once they leave, none holds this body.
+            job.bitwiseOr(Team.closed, ordering: .sequentiallyConsistent)
+            while Team.joined(job.load(ordering: .acquiring)) > 0 {}
             self.body = nil
         }
         return true
@@ -151,13 +161,23 @@ private final class Team: @unchecked Sendable {
         var seen = seen
         while true {
             waitForJob(after: seen)
-            seen = generation.load(ordering: .acquiring)
             if stopping {
                 finished.add(1, ordering: .releasing)
                 return
             }
-            if index < active { work() }
-            finished.add(1, ordering: .releasing)
+            var s = job.load(ordering: .acquiring)
+            seen = Team.generation(s)
+            // Join the job if it is still open; a closed one is over (or nearly): skip it.
+            while s & Team.closed == 0 {
+                let (joined, now) = job.compareExchange(expected: s, desired: s + Team.joinUnit, ordering: .sequentiallyConsistent)
+                if joined {
+                    if index < active { work() }
+                    job.subtract(Team.joinUnit, ordering: .releasing)
+                    break
+                }
+                s = now
+                if Team.generation(s) != seen { break }  // a newer job: the next waitForJob returns at once
+            }
         }
     }
 
@@ -169,18 +189,19 @@ private final class Team: @unchecked Sendable {
         }
         stopping = true
         finished.store(0, ordering: .relaxed)
-        generation.add(1, ordering: .sequentiallyConsistent)
+        job.store((Team.generation(job.load(ordering: .relaxed)) + 1) * Team.generationUnit | Team.closed,
+                  ordering: .sequentiallyConsistent)
         wake.lock()
         wake.broadcast()
         wake.unlock()
         while finished.load(ordering: .acquiring) < started {}
     }
 
-    /// Returns once `generation` differs from `seen`: spinning at first, then asleep.
+    /// Returns once the job's generation differs from `seen`: spinning at first, then asleep.
     private func waitForJob(after seen: Int) {
         var start: UInt64 = 0
         var spins = 0
-        while generation.load(ordering: .acquiring) == seen {
+        while Team.generation(job.load(ordering: .acquiring)) == seen {
             spins += 1
             if spins & 255 != 0 { continue }
             let now = DispatchTime.now().uptimeNanoseconds
@@ -188,7 +209,7 @@ private final class Team: @unchecked Sendable {
             if now - start < Team.spinTime { continue }
             wake.lock()
             sleepers.add(1, ordering: .sequentiallyConsistent)
-            while generation.load(ordering: .sequentiallyConsistent) == seen { wake.wait() }
+            while Team.generation(job.load(ordering: .sequentiallyConsistent)) == seen { wake.wait() }
             sleepers.subtract(1, ordering: .sequentiallyConsistent)
             wake.unlock()
             return
