@@ -3,33 +3,26 @@ import PackageDescription
 import Foundation
 
 // Release flags, in two kinds.
-// - `kernels` (the RNNKernels target only: matrix products, activations, the cell, softmax, optimizer and
-//   element loops over floats the program made itself): no bounds checks (-Ounchecked) and the CPU's vector
-//   features turned on per architecture (8-wide FMA on x86_64; NEON is the baseline on arm64).
-//   -fno-math-errno lets Float.squareRoot() (a C shim imported through clang) be a plain sqrt instruction that
-//   the vectoriser can widen; with errno semantics every lane calls sqrtf on the slow path.
+// - `kernels` (the RNNKernels and RNNKernels16 targets only: matrix products, activations, the cell, softmax,
+//   optimizer and element loops over floats the program made itself): no bounds checks (-Ounchecked) and the
+//   vector features of the baseline CPU turned on (AVX2, FMA and F16C on x86_64; NEON is the baseline on
+//   arm64). -fno-math-errno lets Float.squareRoot() (a C shim imported through clang) be a plain sqrt
+//   instruction that the vectoriser can widen; with errno semantics every lane calls sqrtf on the slow path.
 // - everything else (the loader, the parsers, every reader of untrusted bytes, the tools): Swift's default
 //   release mode, -O with all its checks, so a missed bound is a trap and not a silent overwrite.
+// The binary is the same whatever machine builds it: AVX-512 code lives only in RNNKernels16 (compiled for
+// AVX-512 on x86_64) and in CKernels' functions with their own target attributes (the bf16 kernels), and
+// RNNKernels calls either only after cpuid has said the CPU runs them (CPU.swift).
 var kernelFlags: [String] = ["-Ounchecked", "-wmo", "-Xcc", "-fno-math-errno"]
 #if arch(x86_64)
 kernelFlags += ["-Xcc", "-mavx2", "-Xcc", "-mfma", "-Xcc", "-mf16c"]
 #endif
-var kernels: [SwiftSetting] = []
-// AVX-512: when the building machine has it (Linux x86_64, read from /proc/cpuinfo), the kernels are compiled
-// for it and the 16-wide paths are the default (the RNNSTREAM_AVX512 condition). Both widths are always
-// compiled and compute every element with the same operations in the same order, so both give the same bits
-// (a test compares them); RNNSTREAM_VECTOR_WIDTH=8 picks the 8-wide ones at run time. RNNSTREAM_NO_AVX512=1
-// opts out at build time (a binary for machines without AVX-512).
-#if arch(x86_64) && os(Linux)
-if ProcessInfo.processInfo.environment["RNNSTREAM_NO_AVX512"] == nil,
-   let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-   let flags = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
-   Set(flags.split(separator: " ")).isSuperset(of: ["avx512f", "avx512vl", "avx512bw", "avx512dq"]) {
-    kernelFlags += ["-Xcc", "-mavx512f", "-Xcc", "-mavx512vl", "-Xcc", "-mavx512bw", "-Xcc", "-mavx512dq"]
-    kernels.append(.define("RNNSTREAM_AVX512", .when(configuration: .release)))
-}
+var wideFlags = kernelFlags
+#if arch(x86_64)
+wideFlags += ["-Xcc", "-mavx512f", "-Xcc", "-mavx512vl", "-Xcc", "-mavx512bw", "-Xcc", "-mavx512dq"]
 #endif
-kernels.append(.unsafeFlags(kernelFlags, .when(configuration: .release)))
+let kernels: [SwiftSetting] = [.unsafeFlags(kernelFlags, .when(configuration: .release))]
+let wideKernels: [SwiftSetting] = [.unsafeFlags(wideFlags, .when(configuration: .release))]
 
 // One target per layer; each may import only the layers named in its dependencies (ARCHITECTURE.md).
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
@@ -45,7 +38,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "RNNStream", targets: [
-            "RNNKernels", "RNNText", "RNNModel", "RNNFormat", "RNNInference", "RNNTraining", "RNNShell", "RNNTools",
+            "RNNKernels16", "RNNKernels", "RNNText", "RNNModel", "RNNFormat", "RNNInference", "RNNTraining", "RNNShell",
+            "RNNTools",
         ]),
         .executable(name: "rnn-fit", targets: ["rnn-fit"]),
         .executable(name: "rnn-gen", targets: ["rnn-gen"]),
@@ -60,7 +54,10 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]
         ),
-        .target(name: "RNNKernels", path: "Sources/RNNStream/Kernels", swiftSettings: kernels),
+        .target(name: "CKernels", path: "Sources/CKernels"),
+        .target(name: "RNNKernels16", path: "Sources/RNNStream/Kernels16", swiftSettings: wideKernels),
+        .target(name: "RNNKernels", dependencies: ["RNNKernels16", "CKernels"], path: "Sources/RNNStream/Kernels",
+                swiftSettings: kernels),
         .target(name: "RNNText", path: "Sources/RNNStream/Text"),
         .target(name: "RNNModel", dependencies: ["RNNKernels", "RNNText"], path: "Sources/RNNStream/Model"),
         .target(name: "RNNFormat", dependencies: ["RNNModel", "RNNKernels", "RNNText", "CZlib"],
@@ -79,7 +76,7 @@ let package = Package(
         .executableTarget(name: "rnn-score", dependencies: ["RNNTools", "RNNInference", "RNNKernels", "RNNShell", "RNNStreamCLI", argumentParser]),
         .executableTarget(
             name: "rnn-bench",
-            dependencies: ["RNNKernels"],
+            dependencies: ["RNNKernels", "CKernels"],
             path: "bench/rnn-bench",
             swiftSettings: kernels
         ),

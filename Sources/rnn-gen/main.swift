@@ -6,6 +6,8 @@ import RNNKernels
 import RNNInference
 import RNNStreamCLI
 
+extension WeightFormat: ExpressibleByArgument {}
+
 struct Gen: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rnn-gen",
@@ -27,6 +29,7 @@ struct Gen: ParsableCommand {
     @Option(help: "Stop right after the generated text contains STRING.") var until: String?
     @Option(help: "Stop after generating N newlines (0: no limit).") var lines: Int = 0
     @Flag(help: "Print the model's metadata as JSON and exit.") var info = false
+    @Option(help: "Hold the weights as fp32, fp16 or bf16 (widened to fp32 as they are used; see the man page).") var precision: WeightFormat = .defaultForInference
     @Option(help: "Threads for the matrix kernels (default: all cores, or RNNSTREAM_THREADS).") var threads: Int?
 
     func validate() throws {
@@ -55,6 +58,7 @@ struct Gen: ParsableCommand {
         r.until = until
         r.lines = lines
         r.info = info
+        r.precision = precision
         let status = runGenerate(r)
         if status != 0 { throw ExitCode(status) }
     }

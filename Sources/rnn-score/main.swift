@@ -6,6 +6,8 @@ import RNNKernels
 import RNNInference
 import RNNStreamCLI
 
+extension WeightFormat: ExpressibleByArgument {}
+
 struct Score: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rnn-score",
@@ -31,6 +33,7 @@ struct Score: ParsableCommand {
     @Option(name: .customLong("adapt-lr"), help: "Adam learning rate of --adapt.") var adaptLR: Double = AdaptOptions.defaultLearningRate
     @Option(name: .customLong("adapt-chunk"), help: "Characters per --adapt training step.") var adaptChunk: Int = AdaptOptions.defaultChunk
     @Flag(help: "Print the model's metadata as JSON and exit.") var info = false
+    @Option(help: "Hold the weights as fp32, fp16 or bf16 (widened to fp32 as they are used; see the man page).") var precision: WeightFormat = .defaultForInference
     @Option(help: "Threads for the matrix kernels and for files in parallel (default: all cores, or RNNSTREAM_THREADS).") var threads: Int?
 
     func validate() throws {
@@ -72,6 +75,7 @@ struct Score: ParsableCommand {
         r.adapt = adapt ? AdaptOptions(learningRate: adaptLR, chunk: adaptChunk) : nil
         r.forceColor = forceColor
         r.info = info
+        r.precision = precision
         let status = runScore(r)
         if status != 0 { throw ExitCode(status) }
     }

@@ -85,7 +85,8 @@ func operandLayout(_ p: Product, _ s: Shape) -> (aRows: Int, aCols: Int, bRows: 
 
 /// Runs the fast product and its reference twin on the same padded operands and checks every element
 /// against |fast − ref| ≤ 1e-4·(1 + Σ|terms|), and that the padding of C is untouched.
-func checkProduct(_ product: Product, _ s: Shape, accumulate: Bool) {
+func checkProduct(_ product: Product, _ s: Shape, accumulate: Bool,
+                  kernels pair: (fast: Kernel, reference: Kernel)? = nil) {
     let (aRows, aCols, bRows, bCols) = operandLayout(product, s)
     let lda = aCols + 3, ldb = bCols + 5, ldc = s.n + 7
     let a = pseudoRandom(max(1, aRows * lda), seed: 1)
@@ -94,10 +95,10 @@ func checkProduct(_ product: Product, _ s: Shape, accumulate: Bool) {
     for i in 0..<s.m { for j in s.n..<ldc { c0[i * ldc + j] = padValue } }
     let absA = a.map { abs($0) }, absB = b.map { abs($0) }
     var fast = c0, ref = c0, bound = [Float](repeating: 0, count: c0.count)
-    let (f, r) = kernels(product)
+    let (f, r) = pair ?? kernels(product)
     f(s.m, s.n, s.k, a, lda, b, ldb, &fast, ldc, accumulate)
     r(s.m, s.n, s.k, a, lda, b, ldb, &ref, ldc, accumulate)
-    r(s.m, s.n, s.k, absA, lda, absB, ldb, &bound, ldc, false)
+    kernels(product).reference(s.m, s.n, s.k, absA, lda, absB, ldb, &bound, ldc, false)
     var bad = 0
     for i in 0..<s.m {
         for j in 0..<s.n {

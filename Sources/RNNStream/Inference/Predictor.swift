@@ -39,10 +39,15 @@ public final class Predictor {
     private let packedWh: [PackedMatrix]
     private let packedWx: [PackedMatrix]
     private let packedHead: PackedMatrix
+    /// The format the packed weights are held in.
+    public let weights: WeightFormat
 
     /// `recurrentPacking`: storage for the packed `wh` of each layer to borrow instead of owning a copy (the
-    /// trainer lends its network's, which the network packs again at its next step anyway).
-    public init(parameters: Parameters, maxChunk: Int = 128, recurrentPacking: [PackedMatrix]? = nil) {
+    /// trainer lends its network's, which the network packs again at its next step anyway). `weights`: the
+    /// format the packed recurrent, input (above the first layer) and output weights are held in
+    /// (`WeightFormat`); layer 0's input rows are looked up in fp32.
+    public init(parameters: Parameters, maxChunk: Int = 128, recurrentPacking: [PackedMatrix]? = nil,
+                weights: WeightFormat = .fp32) {
         config = parameters.config
         self.parameters = parameters
         self.maxChunk = maxChunk
@@ -58,12 +63,14 @@ public final class Predictor {
         let GH = config.cell.gates * config.hiddenSize
         if let borrowed = recurrentPacking {
             precondition(borrowed.count == config.layers && borrowed.allSatisfy { $0.k == config.hiddenSize && $0.n == GH })
+            precondition(weights == .fp32, "borrowed packing is fp32")
             packedWh = borrowed
         } else {
-            packedWh = (0..<config.layers).map { _ in PackedMatrix(k: config.hiddenSize, n: GH) }
+            packedWh = (0..<config.layers).map { _ in PackedMatrix(k: config.hiddenSize, n: GH, weights: weights) }
         }
-        packedWx = (0..<config.layers).map { k in PackedMatrix(k: k == 0 ? 0 : config.hiddenSize, n: GH) }
-        packedHead = PackedMatrix(k: config.hiddenSize, n: config.vocabSize)
+        packedWx = (0..<config.layers).map { k in PackedMatrix(k: k == 0 ? 0 : config.hiddenSize, n: GH, weights: weights) }
+        packedHead = PackedMatrix(k: config.hiddenSize, n: config.vocabSize, weights: weights)
+        self.weights = weights
         weightsChanged()
     }
 

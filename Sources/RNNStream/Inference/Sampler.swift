@@ -78,9 +78,9 @@ public final class Generator {
     private let next: FloatBuffer
     private var input: Int32 = 0
 
-    public init(model: Model, options: SamplingOptions, seed: UInt64) {
+    public init(model: Model, options: SamplingOptions, seed: UInt64, weights: WeightFormat = .fp32) {
         vocabulary = model.vocabulary
-        predictor = Predictor(parameters: Parameters(model: model), maxChunk: 128)
+        predictor = Predictor(parameters: Parameters(model: model), maxChunk: 128, weights: weights)
         sampler = Sampler(options: options)
         rng = Random(seed: seed)
         next = FloatBuffer(count: model.config.vocabSize)

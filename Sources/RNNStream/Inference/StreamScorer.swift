@@ -183,7 +183,7 @@ public final class StreamScorer {
     /// `parameters` are shared read-only unless `adapt` is given (then they are copied). `recurrentPacking`
     /// (without `adapt`): see `Predictor.init`.
     public init(parameters: Parameters, vocabulary: Vocabulary, chunk: Int = 128, adapt: AdaptOptions? = nil,
-                recurrentPacking: [PackedMatrix]? = nil) {
+                recurrentPacking: [PackedMatrix]? = nil, weights: WeightFormat = .fp32) {
         precondition(adapt == nil || recurrentPacking == nil, "an adapting scorer packs its own weights")
         self.vocabulary = vocabulary
         V = parameters.config.vocabSize
@@ -200,7 +200,8 @@ public final class StreamScorer {
             self.chunk = chunk
             adaptation = nil
         }
-        predictor = Predictor(parameters: self.parameters, maxChunk: self.chunk, recurrentPacking: recurrentPacking)
+        predictor = Predictor(parameters: self.parameters, maxChunk: self.chunk, recurrentPacking: recurrentPacking,
+                              weights: weights)
         targets = [Int32](repeating: -1, count: self.chunk)
         rowLoss = [Double](repeating: 0, count: self.chunk)
         knownBits = [Double](repeating: 0, count: self.chunk)

@@ -1,3 +1,5 @@
+import CKernels
+import RNNKernels16
 // Fast matrix products: packed, cache-blocked, register-tiled (MicroKernel.swift), parallel over tiles of C.
 //
 // Loop nest for one task (a tile of C, rows i0..<i0+mt, columns j0..<j0+nt):
@@ -17,9 +19,10 @@ public func matmul(
     a: UnsafePointer<Float>, lda: Int,
     b: UnsafePointer<Float>, ldb: Int,
     c: UnsafeMutablePointer<Float>, ldc: Int,
-    accumulate: Bool
+    accumulate: Bool, precision: Precision = .fp32
 ) {
-    // One row of C is a vector times a matrix: stream B once instead of packing it.
+    // One row of C is a vector times a matrix: stream B once instead of packing it (in fp32: one row is
+    // bound by reading B, not by multiply-adds).
     if m == 1 && k > 0 {
         vecmat(n: n, k: k, x: a, w: b, ldw: ldb, y: c, accumulate: accumulate)
         return
@@ -27,7 +30,7 @@ public func matmul(
     gemm(m: m, n: n, k: k,
          a: StridedMatrix(base: a, rowStride: lda, colStride: 1),
          b: StridedMatrix(base: b, rowStride: ldb, colStride: 1),
-         c: c, ldc: ldc, accumulate: accumulate)
+         c: c, ldc: ldc, accumulate: accumulate, precision: precision)
 }
 
 /// C[M×N] (+)= A[M×K] · B[N×K]ᵀ
@@ -36,12 +39,12 @@ public func matmulBT(
     a: UnsafePointer<Float>, lda: Int,
     b: UnsafePointer<Float>, ldb: Int,
     c: UnsafeMutablePointer<Float>, ldc: Int,
-    accumulate: Bool
+    accumulate: Bool, precision: Precision = .fp32
 ) {
     gemm(m: m, n: n, k: k,
          a: StridedMatrix(base: a, rowStride: lda, colStride: 1),
          b: StridedMatrix(base: b, rowStride: 1, colStride: ldb),
-         c: c, ldc: ldc, accumulate: accumulate)
+         c: c, ldc: ldc, accumulate: accumulate, precision: precision)
 }
 
 /// C[M×N] (+)= A[K×M]ᵀ · B[K×N]
@@ -50,12 +53,12 @@ public func matmulAT(
     a: UnsafePointer<Float>, lda: Int,
     b: UnsafePointer<Float>, ldb: Int,
     c: UnsafeMutablePointer<Float>, ldc: Int,
-    accumulate: Bool
+    accumulate: Bool, precision: Precision = .fp32
 ) {
     gemm(m: m, n: n, k: k,
          a: StridedMatrix(base: a, rowStride: 1, colStride: lda),
          b: StridedMatrix(base: b, rowStride: ldb, colStride: 1),
-         c: c, ldc: ldc, accumulate: accumulate)
+         c: c, ldc: ldc, accumulate: accumulate, precision: precision)
 }
 
 // MARK: - Blocking
@@ -74,12 +77,16 @@ private let minTaskFlops = 2_000_000
 /// Splitting stops once there are this many tiles (enough to balance 2–4 threads dynamically).
 private let targetTasks = 8
 
-/// Floats of scratch one task needs: Ã block, B̃ block, and a 6×16 edge tile.
+/// Floats of scratch one task needs: Ã block, B̃ block, a 6×16 edge tile, and the bf16 copies of Ã and B̃
+/// (half a float per element; a k-block rounded up to whole pairs is at most maxKBlock).
 private let scratchFloats = (maxTileRows + kernelRows) * maxKBlock + maxKBlock * maxTileCols + kernelRows * kernelCols
+    + ((maxTileRows + kernelRows) * maxKBlock + maxKBlock * maxTileCols) / 2
 private let gemmScratch = ScratchPool(floats: scratchFloats)
 /// Largest A (rounded up to whole 6-row panels) packed once and shared by all tasks.
 private let sharedAFloats = 256 * 1024
 private let sharedAScratch = ScratchPool(floats: sharedAFloats + packAOverrun)
+/// The bf16 copy of a shared A (each k-block rounded up to whole pairs: at most mPad·(k + blocks) values).
+private let sharedA16Scratch = ScratchPool(floats: sharedAFloats)
 
 /// The k-block size of a product with inner dimension k: even blocks of at most maxKBlock, a function of k
 /// alone (it fixes the summation order). Block pc covers [pc, pc + min(kcMax, k − pc)).
@@ -87,6 +94,10 @@ private let sharedAScratch = ScratchPool(floats: sharedAFloats + packAOverrun)
 
 @inline(__always) func ceilDiv(_ a: Int, _ b: Int) -> Int { (a + b - 1) / b }
 @inline(__always) func roundUp(_ a: Int, _ b: Int) -> Int { ceilDiv(a, b) * b }
+
+/// Where k-block pc (of blocks kcMax long) starts in a bf16 packing of `width` columns (or rows): every
+/// block before it holds roundUp(kcMax, 2) rows of pairs.
+@inline(__always) func bf16BlockOffset(pc: Int, kcMax: Int, width: Int) -> Int { pc / kcMax * roundUp(kcMax, 2) * width }
 
 /// The partition of C into task tiles. A pure function of (m, n, k): never of the thread count.
 private struct TilePlan {
@@ -118,13 +129,16 @@ private struct TilePlan {
 
 // MARK: - Driver
 
-/// C[M×N] (+)= A·B for any strided views A (M×K) and B (K×N).
+/// C[M×N] (+)= A·B for any strided views A (M×K) and B (K×N). `packedB`/`packedB16`: all of B packed
+/// already (PackedMatrix) in fp32 or bf16; `precision` .bf16 needs CPU.hasBF16.
 func gemm(
     m: Int, n: Int, k: Int,
     a: StridedMatrix, b: StridedMatrix,
     c: UnsafeMutablePointer<Float>, ldc: Int,
     accumulate: Bool,
-    packedB: UnsafePointer<Float>? = nil
+    precision: Precision = .fp32,
+    packedB: UnsafePointer<Float>? = nil,
+    packedB16: UnsafePointer<UInt16>? = nil
 ) {
     if m <= 0 || n <= 0 { return }
     if k <= 0 {
@@ -134,25 +148,34 @@ func gemm(
         }
         return
     }
+    let bf16 = precision == .bf16
+    precondition(!bf16 || CPU.hasBF16, "bf16 products on a CPU without AVX512_BF16")
     // Even k-blocks of at most maxKBlock: a function of k alone (it fixes the summation order).
     let kcMax = kBlockSize(k)
     let plan = TilePlan(m: m, n: n, k: k)
     // Read on the calling thread: the tasks may run on the team's workers.
     let wide = KernelWidth.current == .sixteen
+    let mPad = roundUp(m, kernelRows), nPad = roundUp(n, kernelCols)
 
     // Task t owns the C tile at (t / tilesN, t % tilesN): rows [ti·tileRows, +tileRows) ∩ [0, m) and
     // columns [tj·tileCols, +tileCols) ∩ [0, n). Distinct t give distinct (ti, tj), hence disjoint
     // rectangles of C; tasks only read A and B. So concurrent tasks never write the same memory, and
     // each task's scratch buffer is its own (ScratchPool hands a buffer to one task at a time).
-    let run = { (sharedA: UnsafePointer<Float>?) in
+    let run = { (sharedA: UnsafePointer<Float>?, sharedA16: UnsafePointer<UInt16>?) in
         let task: (Int) -> Void = { t in
             let ti = t / plan.tilesN, tj = t % plan.tilesN
             let i0 = ti * plan.tileRows, j0 = tj * plan.tileCols
             let mt = min(plan.tileRows, m - i0), nt = min(plan.tileCols, n - j0)
             gemmScratch.with { scratch in
-                gemmTile(i0: i0, mt: mt, j0: j0, nt: nt, k: k, kcMax: kcMax, mPad: roundUp(m, kernelRows),
-                         a: a, sharedA: sharedA, b: b, packedB: packedB, nPad: roundUp(n, kernelCols),
-                         c: c, ldc: ldc, accumulate: accumulate, wide: wide, scratch: scratch)
+                let operands = TileOperands(a: a, sharedA: sharedA, sharedA16: sharedA16, mPad: mPad,
+                                            b: b, packedB: packedB, packedB16: packedB16, nPad: nPad)
+                if bf16 {
+                    gemmTileBF16(i0: i0, mt: mt, j0: j0, nt: nt, k: k, kcMax: kcMax, operands,
+                                 c: c, ldc: ldc, accumulate: accumulate, scratch: scratch)
+                } else {
+                    gemmTile(i0: i0, mt: mt, j0: j0, nt: nt, k: k, kcMax: kcMax, operands,
+                             c: c, ldc: ldc, accumulate: accumulate, wide: wide, scratch: scratch)
+                }
             }
         }
         if 2 * m * n * k < parallelFlops || plan.count == 1 {
@@ -162,8 +185,8 @@ func gemm(
         }
     }
     // When several column tiles would each pack the same rows of A, and all of A is small, pack it once
-    // up front: k-block pc at shared + pc·mPad, laid out as packA lays out rows 0..<m.
-    let mPad = roundUp(m, kernelRows)
+    // up front: k-block pc at shared + pc·mPad, laid out as packA lays out rows 0..<m (and its bf16 copy at
+    // bf16BlockOffset(pc, kcMax, mPad), each 6-row panel in the pair layout).
     if plan.tilesN > 1 && mPad * k <= sharedAFloats {
         sharedAScratch.with { shared in
             var pc = 0
@@ -172,46 +195,105 @@ func gemm(
                 packA(a, i0: 0, rows: m, p0: pc, kc: kc, into: shared + pc * mPad)
                 pc += kc
             }
-            run(UnsafePointer(shared))
+            if bf16 {
+                sharedA16Scratch.with { raw in
+                    let shared16 = UnsafeMutableRawPointer(raw).assumingMemoryBound(to: UInt16.self)
+                    var pc = 0
+                    while pc < k {
+                        let kc = min(kcMax, k - pc)
+                        let panelPairs = roundUp(kc, 2) * kernelRows
+                        let dst = shared16 + bf16BlockOffset(pc: pc, kcMax: kcMax, width: mPad)
+                        for q in 0..<(mPad / kernelRows) {
+                            rnn_bf16_pack_pairs(shared + pc * mPad + q * kernelRows * kc, kernelRows, kc,
+                                                dst + q * panelPairs)
+                        }
+                        pc += kc
+                    }
+                    run(UnsafePointer(shared), UnsafePointer(shared16))
+                }
+            } else {
+                run(UnsafePointer(shared), nil)
+            }
         }
     } else {
-        run(nil)
+        run(nil, nil)
+    }
+}
+
+/// The operands of a product as the tasks see them: A and B as given, and whichever of them is packed
+/// already (sharedA for all of A, packedB for all of B, in fp32, and their bf16 copies).
+private struct TileOperands {
+    let a: StridedMatrix
+    let sharedA: UnsafePointer<Float>?
+    let sharedA16: UnsafePointer<UInt16>?
+    let mPad: Int
+    let b: StridedMatrix
+    let packedB: UnsafePointer<Float>?
+    let packedB16: UnsafePointer<UInt16>?
+    let nPad: Int
+}
+
+/// The scratch regions of one task (scratchFloats floats).
+private struct TileScratch {
+    let aPacked: UnsafeMutablePointer<Float>
+    let bPacked: UnsafeMutablePointer<Float>
+    let edge: UnsafeMutablePointer<Float>
+    let a16: UnsafeMutablePointer<UInt16>
+    let b16: UnsafeMutablePointer<UInt16>
+
+    init(_ scratch: UnsafeMutablePointer<Float>) {
+        aPacked = scratch
+        bPacked = scratch + (maxTileRows + kernelRows) * maxKBlock
+        edge = bPacked + maxKBlock * maxTileCols
+        let halves = UnsafeMutableRawPointer(edge + kernelRows * kernelCols).assumingMemoryBound(to: UInt16.self)
+        a16 = halves
+        b16 = halves + (maxTileRows + kernelRows) * maxKBlock
+    }
+}
+
+/// C(r0 ..< r0+rows, ·) (+)= the live part of a full kernel tile computed into `edge` (ldc 16).
+@inline(__always)
+private func addEdge(_ edge: UnsafePointer<Float>, rows: Int, cols: Int, to cp: UnsafeMutablePointer<Float>, ldc: Int,
+                     add: Bool) {
+    for r in 0..<rows {
+        let dst = cp + r * ldc, src = edge + r * kernelCols
+        if add {
+            for j in 0..<cols { dst[j] = dst[j] + src[j] }
+        } else {
+            for j in 0..<cols { dst[j] = src[j] }
+        }
     }
 }
 
 /// One task: C(i0..<i0+mt, j0..<j0+nt) (+)= A(i-tile, :) · B(:, j-tile), all of k in kcMax blocks.
 /// Packs its own Ã unless `sharedA` holds all of A packed already (k-block pc at sharedA + pc·mPad).
 private func gemmTile(
-    i0: Int, mt: Int, j0: Int, nt: Int, k: Int, kcMax: Int, mPad: Int,
-    a: StridedMatrix, sharedA: UnsafePointer<Float>?, b: StridedMatrix,
-    packedB: UnsafePointer<Float>?, nPad: Int,
+    i0: Int, mt: Int, j0: Int, nt: Int, k: Int, kcMax: Int, _ o: TileOperands,
     c: UnsafeMutablePointer<Float>, ldc: Int,
     accumulate: Bool, wide: Bool,
     scratch: UnsafeMutablePointer<Float>
 ) {
     let mr = kernelRows, nr = kernelCols
-    let aPacked = scratch
-    let bPacked = scratch + (maxTileRows + mr) * maxKBlock
-    let edge = bPacked + maxKBlock * maxTileCols
+    let sc = TileScratch(scratch)
     var pc = 0
     while pc < k {
         let kc = min(kcMax, k - pc)
         // The first k-block overwrites C unless accumulating; later blocks add to it.
         let add = accumulate || pc > 0
         let aBlock: UnsafePointer<Float>
-        if let sharedA {
-            aBlock = sharedA + pc * mPad + i0 * kc
+        if let sharedA = o.sharedA {
+            aBlock = sharedA + pc * o.mPad + i0 * kc
         } else {
-            packA(a, i0: i0, rows: mt, p0: pc, kc: kc, into: aPacked)
-            aBlock = UnsafePointer(aPacked)
+            packA(o.a, i0: i0, rows: mt, p0: pc, kc: kc, into: sc.aPacked)
+            aBlock = UnsafePointer(sc.aPacked)
         }
         let bBlock: UnsafePointer<Float>
-        if let packedB {
+        if let packedB = o.packedB {
             // Pre-packed B (PackedMatrix): k-block pc at packedB + pc·nPad, its panel j0/16 at + j0·kc.
-            bBlock = packedB + pc * nPad + j0 * kc
+            bBlock = packedB + pc * o.nPad + j0 * kc
         } else {
-            packBBlock(b, p0: pc, kc: kc, j0: j0, cols: nt, into: bPacked)
-            bBlock = UnsafePointer(bPacked)
+            packBBlock(o.b, p0: pc, kc: kc, j0: j0, cols: nt, into: sc.bPacked)
+            bBlock = UnsafePointer(sc.bPacked)
         }
         var jr = 0
         while jr < nt {
@@ -241,15 +323,93 @@ private func gemmTile(
                     kernel2x16(kc: kc, a: ap, b: bp, c: cp, ldc: ldc, add: add)
                 } else {
                     // Edge tile: compute the full 6×16 into scratch, then add/copy the live part.
-                    kernel6x16(kc: kc, a: ap, b: bp, c: edge, ldc: nr, add: false)
-                    for r in 0..<rows {
-                        let dst = cp + r * ldc, src = edge + r * nr
-                        if add {
-                            for j in 0..<cols { dst[j] = dst[j] + src[j] }
-                        } else {
-                            for j in 0..<cols { dst[j] = src[j] }
-                        }
-                    }
+                    kernel6x16(kc: kc, a: ap, b: bp, c: sc.edge, ldc: nr, add: false)
+                    addEdge(sc.edge, rows: rows, cols: cols, to: cp, ldc: ldc, add: add)
+                }
+                ir += mr
+            }
+            jr += nr
+        }
+        pc += kc
+    }
+}
+
+/// gemmTile in bf16: the same tiles, k-blocks and packing, then each packed panel converted to bf16 pairs
+/// (rnn_bf16_pack_pairs) unless a bf16 copy exists (sharedA16, packedB16), and the bf16 micro-kernel
+/// (CKernels) in 18-, 12-, 6-, 4- and 2-row calls. Per element the sum over k-blocks is in order, and within
+/// a block in order of pairs, so the result does not depend on the thread count either.
+private func gemmTileBF16(
+    i0: Int, mt: Int, j0: Int, nt: Int, k: Int, kcMax: Int, _ o: TileOperands,
+    c: UnsafeMutablePointer<Float>, ldc: Int,
+    accumulate: Bool,
+    scratch: UnsafeMutablePointer<Float>
+) {
+    let mr = kernelRows, nr = kernelCols
+    let sc = TileScratch(scratch)
+    var pc = 0
+    while pc < k {
+        let kc = min(kcMax, k - pc)
+        let kc2 = roundUp(kc, 2), pairs = kc2 / 2
+        let add: Int32 = accumulate || pc > 0 ? 1 : 0
+        // Ã in bf16 pairs: 6-row panel g at a16 + g·6·kc2.
+        let a16: UnsafePointer<UInt16>
+        if let sharedA16 = o.sharedA16 {
+            a16 = sharedA16 + bf16BlockOffset(pc: pc, kcMax: kcMax, width: o.mPad) + i0 * kc2
+        } else {
+            let aBlock: UnsafePointer<Float>
+            if let sharedA = o.sharedA {
+                aBlock = sharedA + pc * o.mPad + i0 * kc
+            } else {
+                packA(o.a, i0: i0, rows: mt, p0: pc, kc: kc, into: sc.aPacked)
+                aBlock = UnsafePointer(sc.aPacked)
+            }
+            for g in 0..<ceilDiv(mt, mr) {
+                rnn_bf16_pack_pairs(aBlock + g * mr * kc, mr, kc, sc.a16 + g * mr * kc2)
+            }
+            a16 = UnsafePointer(sc.a16)
+        }
+        // B̃ in bf16 pairs: 16-column panel q at b16 + q·16·kc2.
+        let b16: UnsafePointer<UInt16>
+        if let packedB16 = o.packedB16 {
+            b16 = packedB16 + bf16BlockOffset(pc: pc, kcMax: kcMax, width: o.nPad) + j0 * kc2
+        } else {
+            let bBlock: UnsafePointer<Float>
+            if let packedB = o.packedB {
+                bBlock = packedB + pc * o.nPad + j0 * kc
+            } else {
+                packBBlock(o.b, p0: pc, kc: kc, j0: j0, cols: nt, into: sc.bPacked)
+                bBlock = UnsafePointer(sc.bPacked)
+            }
+            for q in 0..<ceilDiv(nt, nr) {
+                rnn_bf16_pack_pairs(bBlock + q * nr * kc, nr, kc, sc.b16 + q * nr * kc2)
+            }
+            b16 = UnsafePointer(sc.b16)
+        }
+        let panelStride = mr * kc2
+        var jr = 0
+        while jr < nt {
+            let cols = min(nr, nt - jr)
+            let bp = b16 + jr * kc2
+            var ir = 0
+            if cols == nr {
+                while ir + 3 * mr <= mt {
+                    rnn_bf16_kernel(18, pairs, a16 + ir * kc2, panelStride, bp, c + (i0 + ir) * ldc + j0 + jr, ldc, add)
+                    ir += 3 * mr
+                }
+                if ir + 2 * mr <= mt {
+                    rnn_bf16_kernel(12, pairs, a16 + ir * kc2, panelStride, bp, c + (i0 + ir) * ldc + j0 + jr, ldc, add)
+                    ir += 2 * mr
+                }
+            }
+            while ir < mt {
+                let rows = min(mr, mt - ir)
+                let ap = a16 + ir * kc2
+                let cp = c + (i0 + ir) * ldc + j0 + jr
+                if cols == nr && (rows == 6 || rows == 4 || rows == 2) {
+                    rnn_bf16_kernel(Int32(rows), pairs, ap, panelStride, bp, cp, ldc, add)
+                } else {
+                    rnn_bf16_kernel(6, pairs, ap, panelStride, bp, sc.edge, nr, 0)
+                    addEdge(sc.edge, rows: rows, cols: cols, to: cp, ldc: ldc, add: add != 0)
                 }
                 ir += mr
             }

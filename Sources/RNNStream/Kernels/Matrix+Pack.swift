@@ -1,3 +1,4 @@
+import RNNKernels16
 // Packing of matrix blocks into the contiguous panel layouts the micro-kernel reads (MicroKernel.swift).
 
 /// A read-only view of a matrix in memory: element (r, c) is at base[r·rowStride + c·colStride].

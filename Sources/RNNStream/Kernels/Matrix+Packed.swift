@@ -1,10 +1,17 @@
+import CKernels
+import RNNKernels16
 // A right-hand operand packed once and used by many products: the recurrent weights, which a training chunk
 // multiplies by at every time step (forward by wh, backward by whᵀ) but changes only in the optimizer step.
 
 /// B (K×N) in the panel layout the GEMM micro-kernel reads, for all of B: k-block pc (kBlockSize(K) rows,
 /// the same blocks the unpacked product uses) at `pointer + pc·nPad`, inside it the 16-column panel q at
 /// `+ q·kc·16`, p-major (`[p·16 + j]`), zero past column N. Packing costs one pass over B; each product
-/// with it then skips the per-call packing of B.
+/// with it then skips the per-call packing of B. Made with `precision: .bf16`, it also keeps a bf16 copy in
+/// the pair layout of the bf16 kernel (k-block pc at `bf16BlockOffset`, panel q at `+ q·kc2·16`), for
+/// products of 2 or more rows in bf16; one-row products read the fp32 copy. Made with `weights: .fp16` or
+/// `.bf16` (inference), every weight is rounded to that format when packed: the fp32 copy holds the rounded
+/// values (for products of 2 or more rows), and a 16-bit copy in the same panel layout feeds one-row products,
+/// which then stream half the bytes.
 public final class PackedMatrix: @unchecked Sendable {
     /// Rows (the inner dimension of the products) and columns of B.
     public let k: Int, n: Int
@@ -12,14 +19,42 @@ public final class PackedMatrix: @unchecked Sendable {
     let nPad: Int
     let kcMax: Int
     let storage: FloatBuffer
+    /// The bf16 copy (nil unless made with precision .bf16).
+    let storage16: UnsafeMutablePointer<UInt16>?
+    /// The precision products of 2 or more rows with this matrix may use.
+    public let precision: Precision
+    /// The format the weights are rounded to and one-row products read them in.
+    public let weights: WeightFormat
+    /// The 16-bit copy for one-row products (nil for fp32 weights): the fp32 layout, element for element.
+    let storageHalf: UnsafeMutablePointer<UInt16>?
 
-    public init(k: Int, n: Int) {
+    public init(k: Int, n: Int, precision: Precision = .fp32, weights: WeightFormat = .fp32) {
         precondition(k >= 0 && n >= 0)
         self.k = k
         self.n = n
+        self.precision = precision
+        self.weights = weights
         nPad = roundUp(n, kernelCols)
         kcMax = k > 0 ? kBlockSize(k) : 1
         storage = FloatBuffer(count: k * nPad)
+        if precision == .bf16 {
+            let count = max(1, ceilDiv(k, kcMax) * roundUp(kcMax, 2) * nPad)
+            storage16 = UnsafeMutablePointer<UInt16>.allocate(capacity: count)
+            storage16!.initialize(repeating: 0, count: count)
+        } else {
+            storage16 = nil
+        }
+        if weights != .fp32 {
+            storageHalf = UnsafeMutablePointer<UInt16>.allocate(capacity: max(1, k * nPad))
+            storageHalf!.initialize(repeating: 0, count: max(1, k * nPad))
+        } else {
+            storageHalf = nil
+        }
+    }
+
+    deinit {
+        storage16?.deallocate()
+        storageHalf?.deallocate()
     }
 
     var pointer: UnsafePointer<Float> { UnsafePointer(storage.pointer) }
@@ -38,7 +73,23 @@ public final class PackedMatrix: @unchecked Sendable {
         var pc = 0
         while pc < k {
             let kc = min(kcMax, k - pc)
-            packBBlock(b, p0: pc, kc: kc, j0: 0, cols: n, into: storage.pointer + pc * nPad)
+            let block = storage.pointer + pc * nPad
+            packBBlock(b, p0: pc, kc: kc, j0: 0, cols: n, into: block)
+            if let storageHalf {
+                // Round in place, keeping the 16-bit form: both copies then hold the same values.
+                let code = weights.halfCode, half = storageHalf + pc * nPad
+                for i in 0..<(kc * nPad) {
+                    half[i] = rnn_half_from_float(block[i], code)
+                    block[i] = rnn_half_to_float(half[i], code)
+                }
+            }
+            if let storage16 {
+                let dst = storage16 + bf16BlockOffset(pc: pc, kcMax: kcMax, width: nPad)
+                let kc2 = roundUp(kc, 2)
+                for q in 0..<(nPad / kernelCols) {
+                    rnn_bf16_pack_pairs(block + q * kernelCols * kc, kernelCols, kc, dst + q * kernelCols * kc2)
+                }
+            }
             pc += kc
         }
     }
@@ -47,7 +98,7 @@ public final class PackedMatrix: @unchecked Sendable {
 /// C[M×N] (+)= A[M×K] · B[K×N] with B pre-packed.
 ///
 /// M > 1 runs the packed GEMM exactly as `matmul` would (same tiles, k-blocks and kernels, so the same bits)
-/// minus the packing of B. M = 1 runs `packedVecmat`.
+/// minus the packing of B, in `b.precision`. M = 1 runs `packedVecmat` (fp32).
 public func matmul(
     m: Int, a: UnsafePointer<Float>, lda: Int,
     packed b: PackedMatrix,
@@ -63,7 +114,8 @@ public func matmul(
     gemm(m: m, n: n, k: k,
          a: StridedMatrix(base: a, rowStride: lda, colStride: 1),
          b: StridedMatrix(base: b.pointer, rowStride: 0, colStride: 0),
-         c: c, ldc: ldc, accumulate: accumulate, packedB: b.pointer)
+         c: c, ldc: ldc, accumulate: accumulate, precision: b.precision, packedB: b.pointer,
+         packedB16: b.storage16.map { UnsafePointer($0) })
 }
 
 /// Panels per task of a split packed vector-matrix product (128 columns).
@@ -78,6 +130,21 @@ func packedVecmat(x: UnsafePointer<Float>, b: PackedMatrix, y: UnsafeMutablePoin
     let panels = b.nPad / kernelCols
     // Read on the calling thread: the tasks may run on the team's workers.
     let wide = KernelWidth.current == .sixteen
+    if let half = b.storageHalf {
+        // 16-bit weights (CKernels): same groups of panels per task, same order of sums per element.
+        let code = b.weights.halfCode
+        let run = { (q0: Int, q1: Int) in
+            rnn_half_vecmat_panels(code, wide ? 1 : 0, q0, q1, x, half, b.n, b.k, b.kcMax, b.nPad, y, accumulate ? 1 : 0)
+        }
+        if b.n * b.k < packedVecmatParallelWork {
+            run(0, panels)
+        } else {
+            parallelFor(ceilDiv(panels, packedVecmatTaskPanels)) { t in
+                run(t * packedVecmatTaskPanels, min(panels, (t + 1) * packedVecmatTaskPanels))
+            }
+        }
+        return
+    }
     if b.n * b.k < packedVecmatParallelWork {
         packedVecmatPanels(q0: 0, q1: panels, x: x, b: b, y: y, accumulate: accumulate, wide: wide)
         return
@@ -98,6 +165,11 @@ private func packedVecmatPanels(
     wide: Bool
 ) {
     let nr = kernelCols, k = b.k, kcMax = b.kcMax, nPad = b.nPad, base = b.pointer
+    if wide {
+        packedVecmatPanels16(q0: q0, q1: q1, x: x, base: base, n: b.n, k: k, kcMax: kcMax, nPad: nPad, y: y,
+                             accumulate: accumulate)
+        return
+    }
     @inline(__always) func put(_ v: SIMD8<Float>, _ j: Int) {
         let live = min(8, b.n - j)
         if live <= 0 { return }
@@ -109,64 +181,32 @@ private func packedVecmatPanels(
         }
     }
     var q = q0
-    if wide {
-        // 16 lanes: 8 panels of 16 columns, one SIMD16 accumulator each.
-        while q < q1 {
-            let group = min(8, q1 - q)
-            var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
-            var a4 = SIMD16<Float>(), a5 = SIMD16<Float>(), a6 = SIMD16<Float>(), a7 = SIMD16<Float>()
-            var pc = 0
-            while pc < k {
-                let kc = min(kcMax, k - pc)
-                let p0 = base + pc * nPad + q * kc * nr, step = kc * nr
-                @inline(__always) func panel(_ g: Int) -> UnsafePointer<Float> { g < group ? p0 + g * step : p0 }
-                let p1 = panel(1), p2 = panel(2), p3 = panel(3), p4 = panel(4), p5 = panel(5), p6 = panel(6), p7 = panel(7)
-                let xp = x + pc
-                for p in 0..<kc {
-                    let xv = SIMD16<Float>(repeating: xp[p])
-                    let o = p * nr
-                    a0 = a0.addingProduct(xv, load16(p0 + o)); a1 = a1.addingProduct(xv, load16(p1 + o))
-                    a2 = a2.addingProduct(xv, load16(p2 + o)); a3 = a3.addingProduct(xv, load16(p3 + o))
-                    a4 = a4.addingProduct(xv, load16(p4 + o)); a5 = a5.addingProduct(xv, load16(p5 + o))
-                    a6 = a6.addingProduct(xv, load16(p6 + o)); a7 = a7.addingProduct(xv, load16(p7 + o))
-                }
-                pc += kc
+    // 8 lanes: 4 panels of 16 columns, two SIMD8 accumulators each.
+    while q < q1 {
+        let group = min(4, q1 - q)
+        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+        var a4 = SIMD8<Float>(), a5 = SIMD8<Float>(), a6 = SIMD8<Float>(), a7 = SIMD8<Float>()
+        var pc = 0
+        while pc < k {
+            let kc = min(kcMax, k - pc)
+            let p0 = base + pc * nPad + q * kc * nr, step = kc * nr
+            let p1 = group > 1 ? p0 + step : p0, p2 = group > 2 ? p0 + 2 * step : p0, p3 = group > 3 ? p0 + 3 * step : p0
+            let xp = x + pc
+            for p in 0..<kc {
+                let xv = SIMD8<Float>(repeating: xp[p])
+                let o = p * nr
+                a0 = a0.addingProduct(xv, load8(p0 + o)); a1 = a1.addingProduct(xv, load8(p0 + o + 8))
+                a2 = a2.addingProduct(xv, load8(p1 + o)); a3 = a3.addingProduct(xv, load8(p1 + o + 8))
+                a4 = a4.addingProduct(xv, load8(p2 + o)); a5 = a5.addingProduct(xv, load8(p2 + o + 8))
+                a6 = a6.addingProduct(xv, load8(p3 + o)); a7 = a7.addingProduct(xv, load8(p3 + o + 8))
             }
-            let j0 = q * nr
-            for (g, v) in [a0, a1, a2, a3, a4, a5, a6, a7].prefix(group).enumerated() {
-                put(v.lowHalf, j0 + g * nr)
-                put(v.highHalf, j0 + g * nr + 8)
-            }
-            q += group
+            pc += kc
         }
-    } else {
-        // 8 lanes: 4 panels of 16 columns, two SIMD8 accumulators each.
-        while q < q1 {
-            let group = min(4, q1 - q)
-            var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
-            var a4 = SIMD8<Float>(), a5 = SIMD8<Float>(), a6 = SIMD8<Float>(), a7 = SIMD8<Float>()
-            var pc = 0
-            while pc < k {
-                let kc = min(kcMax, k - pc)
-                let p0 = base + pc * nPad + q * kc * nr, step = kc * nr
-                let p1 = group > 1 ? p0 + step : p0, p2 = group > 2 ? p0 + 2 * step : p0, p3 = group > 3 ? p0 + 3 * step : p0
-                let xp = x + pc
-                for p in 0..<kc {
-                    let xv = SIMD8<Float>(repeating: xp[p])
-                    let o = p * nr
-                    a0 = a0.addingProduct(xv, load8(p0 + o)); a1 = a1.addingProduct(xv, load8(p0 + o + 8))
-                    a2 = a2.addingProduct(xv, load8(p1 + o)); a3 = a3.addingProduct(xv, load8(p1 + o + 8))
-                    a4 = a4.addingProduct(xv, load8(p2 + o)); a5 = a5.addingProduct(xv, load8(p2 + o + 8))
-                    a6 = a6.addingProduct(xv, load8(p3 + o)); a7 = a7.addingProduct(xv, load8(p3 + o + 8))
-                }
-                pc += kc
-            }
-            let j0 = q * nr
-            put(a0, j0); put(a1, j0 + 8)
-            if group > 1 { put(a2, j0 + 16); put(a3, j0 + 24) }
-            if group > 2 { put(a4, j0 + 32); put(a5, j0 + 40) }
-            if group > 3 { put(a6, j0 + 48); put(a7, j0 + 56) }
-            q += group
-        }
+        let j0 = q * nr
+        put(a0, j0); put(a1, j0 + 8)
+        if group > 1 { put(a2, j0 + 16); put(a3, j0 + 24) }
+        if group > 2 { put(a4, j0 + 32); put(a5, j0 + 40) }
+        if group > 3 { put(a6, j0 + 48); put(a7, j0 + 56) }
+        q += group
     }
 }

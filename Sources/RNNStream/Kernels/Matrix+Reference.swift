@@ -67,3 +67,32 @@ public func vecmatReference(
         y[j] = accumulate ? y[j] + sum : sum
     }
 }
+
+// MARK: - bf16
+
+/// x rounded to bfloat16 (to nearest, ties to even) and back: the value a bf16 product multiplies by.
+public func bf16Rounded(_ x: Float) -> Float {
+    if x.isNaN { return x }
+    var bits = x.bitPattern
+    bits = bits &+ 0x7fff &+ ((bits >> 16) & 1)
+    return Float(bitPattern: bits & 0xffff_0000)
+}
+
+/// C[M×N] (+)= bf16(A)[M×K] · bf16(B)[K×N]: the twin of `matmul(…, precision: .bf16)`. Every input rounded
+/// to bf16 as the packing does, then multiplied and summed in fp32 (a product of two bf16 values is exact in
+/// fp32, so only the order of the sums differs from the kernel's).
+public func matmulBF16Reference(
+    m: Int, n: Int, k: Int,
+    a: UnsafePointer<Float>, lda: Int,
+    b: UnsafePointer<Float>, ldb: Int,
+    c: UnsafeMutablePointer<Float>, ldc: Int,
+    accumulate: Bool
+) {
+    for i in 0..<m {
+        for j in 0..<n {
+            var sum: Float = 0
+            for p in 0..<k { sum += bf16Rounded(a[i * lda + p]) * bf16Rounded(b[p * ldb + j]) }
+            c[i * ldc + j] = accumulate ? c[i * ldc + j] + sum : sum
+        }
+    }
+}

@@ -61,8 +61,14 @@ public final class Network {
     package let packedWh: [PackedMatrix]
     private let packedWhT: [PackedMatrix]
 
-    public init(config: ModelConfig, batch: Int, steps: Int) {
+    /// The precision of the matrix products of 2 or more rows (fp32, or bf16 where `Precision.isSupported`);
+    /// weights, gradients, cells and loss are fp32 either way.
+    public let precision: Precision
+
+    public init(config: ModelConfig, batch: Int, steps: Int, precision: Precision = .fp32) {
+        precondition(precision.isSupported, "\(precision) products are not supported on this CPU")
         self.config = config
+        self.precision = precision
         self.batch = batch
         self.steps = steps
         let G = config.cell.gates, H = config.hiddenSize, V = config.vocabSize, L = config.layers
@@ -80,8 +86,8 @@ public final class Network {
         dh = FloatBuffer(count: batch * H)
         dc = FloatBuffer(count: batch * H)
         dhDirect = FloatBuffer(count: batch * H)
-        packedWh = (0..<L).map { _ in PackedMatrix(k: H, n: G * H) }
-        packedWhT = (0..<L).map { _ in PackedMatrix(k: G * H, n: H) }
+        packedWh = (0..<L).map { _ in PackedMatrix(k: H, n: G * H, precision: precision) }
+        packedWhT = (0..<L).map { _ in PackedMatrix(k: G * H, n: H, precision: precision) }
     }
 
     private func ensureDropoutBuffers() {
@@ -120,7 +126,7 @@ public final class Network {
                 gatherAddRows(rows: TB, cols: GH, table: wx, indices: inputs, into: a)
             } else {
                 matmul(m: TB, n: GH, k: H, a: layerInput(k, dropping: dropping), lda: H, b: wx, ldb: GH,
-                       c: a, ldc: GH, accumulate: true)
+                       c: a, ldc: GH, accumulate: true, precision: precision)
             }
             let whP = packedWh[k]
             whP.pack(p.wh(k), ldb: GH)
@@ -153,15 +159,15 @@ public final class Network {
         let top = layerInput(L, dropping: dropping)
         let lg = logits.pointer
         broadcastRows(rows: TB, cols: V, p.headB, into: lg)
-        matmul(m: TB, n: V, k: H, a: top, lda: H, b: p.headW, ldb: V, c: lg, ldc: V, accumulate: true)
+        matmul(m: TB, n: V, k: H, a: top, lda: H, b: p.headW, ldb: V, c: lg, ldc: V, accumulate: true, precision: precision)
         let scale: Float? = training ? 1 / Float(max(scoredRows, 1)) : nil
         let loss = SoftmaxCrossEntropy.forward(rows: TB, vocab: V, logits: lg, targets: targets, gradScale: scale)
         guard let g = grads else { return loss }
 
         // Backward. Head: dW += topᵀ·dlogits, db += Σ dlogits, dtop = dlogits·head.wᵀ
-        matmulAT(m: H, n: V, k: TB, a: top, lda: H, b: lg, ldb: V, c: g.headW, ldc: V, accumulate: true)
+        matmulAT(m: H, n: V, k: TB, a: top, lda: H, b: lg, ldb: V, c: g.headW, ldc: V, accumulate: true, precision: precision)
         columnSum(rows: TB, cols: V, lg, into: g.headB)
-        matmulBT(m: TB, n: H, k: V, a: lg, lda: V, b: p.headW, ldb: V, c: dOut.pointer, ldc: H, accumulate: false)
+        matmulBT(m: TB, n: H, k: V, a: lg, lda: V, b: p.headW, ldb: V, c: dOut.pointer, ldc: H, accumulate: false, precision: precision)
 
         for k in stride(from: L - 1, through: 0, by: -1) {
             let a = act[k].pointer, hk = hs[k].pointer, dzk = act[k].pointer, d = dOut.pointer
@@ -194,7 +200,7 @@ public final class Network {
             }
             // Recurrent weights, one product per chunk: dwh += [h_0 … h_{T-1}]ᵀ · dz_h
             let dzRec = config.cell == .gru ? zh[k].pointer : dzk
-            matmulAT(m: H, n: GH, k: TB, a: hk, lda: H, b: dzRec, ldb: GH, c: g.wh(k), ldc: GH, accumulate: true)
+            matmulAT(m: H, n: GH, k: TB, a: hk, lda: H, b: dzRec, ldb: GH, c: g.wh(k), ldc: GH, accumulate: true, precision: precision)
             columnSum(rows: TB, cols: GH, dzk, into: g.b(k))
             if config.cell == .gru {
                 // dbhn = Σ dzh_n (the n-block)
@@ -205,9 +211,9 @@ public final class Network {
                 scatterAddRows(rows: TB, cols: GH, dzk, indices: inputs, into: g.wx(0))
             } else {
                 let x = layerInput(k, dropping: dropping)
-                matmulAT(m: H, n: GH, k: TB, a: x, lda: H, b: dzk, ldb: GH, c: g.wx(k), ldc: GH, accumulate: true)
+                matmulAT(m: H, n: GH, k: TB, a: x, lda: H, b: dzk, ldb: GH, c: g.wx(k), ldc: GH, accumulate: true, precision: precision)
                 // gradient at the layer below's output
-                matmulBT(m: TB, n: H, k: GH, a: dzk, lda: GH, b: p.wx(k), ldb: GH, c: dOut.pointer, ldc: H, accumulate: false)
+                matmulBT(m: TB, n: H, k: GH, a: dzk, lda: GH, b: p.wx(k), ldb: GH, c: dOut.pointer, ldc: H, accumulate: false, precision: precision)
             }
         }
         return loss

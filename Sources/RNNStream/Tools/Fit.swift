@@ -158,6 +158,7 @@ private func fit(_ request: FitRequest, program: String, io: ToolStreams) throws
             ("optimizer", "\(o.optimizer.rawValue), learning rate \(o.resolvedLearningRate), dropout \(o.dropout)"),
             ("options", request.commandLine),
             ("seed", String(o.seed)),
+            ("precision", "\(o.precision.rawValue) products (CPU kernels: \(CPU.level))"),
             ("tool", "rnn-fit \(rnnstreamVersion)"),
             ("text", trainer.stream != nil ? "a stream (--stream)" : "\(trainer.textCount) characters, SHA-256 \(sha)"),
         ])

@@ -24,6 +24,8 @@ public struct GenerateRequest: Sendable {
     public var lines = 0
     /// Print the model's metadata and stop.
     public var info = false
+    /// `--precision`: the format the weights are held in while generating.
+    public var precision: WeightFormat = .defaultForInference
 
     public init() {}
 }
@@ -45,7 +47,7 @@ public func runGenerate(_ request: GenerateRequest, streams io: ToolStreams = .s
     let out = CheckedOutput(fd: io.output, autoFlush: true)
     do {
         let model = try loadModel(path: request.modelPath, standardInput: io.input)
-        if request.info { return try writeModelInfo(model, path: request.modelPath, to: out) }
+        if request.info { return try writeModelInfo(model, path: request.modelPath, precision: request.precision, to: out) }
         var primeText = request.prime
         var primeSubject = "--prime", primeStatus = ExitStatus.usage
         if let path = request.primeFile {
@@ -69,7 +71,7 @@ public func runGenerate(_ request: GenerateRequest, streams io: ToolStreams = .s
             }
             prime.append(i)
         }
-        let generator = Generator(model: model, options: request.sampling, seed: request.seed)
+        let generator = Generator(model: model, options: request.sampling, seed: request.seed, weights: request.precision)
         generator.prime(prime)
         Interrupt.install()
         try out.write(primeText)

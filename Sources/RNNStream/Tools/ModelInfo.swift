@@ -3,6 +3,7 @@ import RNNTraining
 import RNNInference
 import RNNFormat
 import RNNModel
+import RNNKernels
 import RNNText
 import RNNShell
 
@@ -31,8 +32,13 @@ public func modelInfoJSON(_ model: Model, path: String) -> String {
 }
 
 /// `--info` on either tool: the metadata as one JSON line on `out`.
-func writeModelInfo(_ model: Model, path: String, to out: CheckedOutput) throws(OutputError) -> Int32 {
-    try out.write(modelInfoJSON(model, path: path) + "\n")
+/// `precision`: the format the tool would hold the weights in, added as `"precision"` (with `"cpu"`, the
+/// kernels this CPU runs).
+func writeModelInfo(_ model: Model, path: String, precision: WeightFormat, to out: CheckedOutput) throws(OutputError) -> Int32 {
+    var info = modelInfoJSON(model, path: path)
+    info.removeLast()
+    info += ",\"precision\":" + jsonString(precision.rawValue) + ",\"cpu\":" + jsonString(CPU.level.description) + "}"
+    try out.write(info + "\n")
     try out.flush()
     return ExitStatus.success
 }

@@ -39,6 +39,8 @@ public struct ScoreRequest: Sendable {
     public var info = false
     /// `--unit`: shade `--html` and `--color` by a hidden unit, or find the units that vary most.
     public var unit: UnitChoice? = nil
+    /// `--precision`: the format the weights are held in while scoring.
+    public var precision: WeightFormat = .defaultForInference
 
     public init() {}
 }
@@ -78,13 +80,15 @@ public func scoreLine(_ t: ScoreTotals, name: String?) -> String {
 }
 
 /// A summary as one JSON object: file (null for the total, which also has `"total":true`), characters,
-/// bits (unknown characters' cost included), bits per character, perplexity, unknown characters and their bits.
-public func scoreJSON(_ t: ScoreTotals, file: String?) -> String {
+/// bits (unknown characters' cost included), bits per character, perplexity, unknown characters and their bits,
+/// and the precision the weights were held in.
+public func scoreJSON(_ t: ScoreTotals, file: String?, precision: WeightFormat = .fp32) -> String {
     var s = "{\"file\":" + (file.map(jsonString) ?? "null")
     if file == nil { s += ",\"total\":true" }
     s += ",\"chars\":\(t.allCharacters),\"bits\":" + jsonNumber(t.totalBits)
     s += ",\"bpc\":" + jsonNumber(t.bitsPerCharacter) + ",\"perplexity\":" + jsonNumber(t.perplexity)
-    s += ",\"unknown\":\(t.unknown),\"unknown_bits\":" + jsonNumber(t.unknownBits) + "}"
+    s += ",\"unknown\":\(t.unknown),\"unknown_bits\":" + jsonNumber(t.unknownBits)
+    s += ",\"precision\":" + jsonString(precision.rawValue) + "}"
     return s
 }
 
@@ -104,6 +108,9 @@ final class RecordWriter {
 
     /// Shade by `ScoredCharacter.unit` instead of the bits (`--unit`).
     let byUnit: Bool
+
+    /// The weights' precision, in JSON summaries.
+    var precision: WeightFormat = .fp32
 
     init(out: CheckedOutput, mode: ScoreMode, json: Bool, colored: Bool, byUnit: Bool = false) {
         self.out = out
@@ -173,7 +180,7 @@ final class RecordWriter {
         if mode == .perLine && lineChars > 0 { endLine() }
         if mode == .color { do { try out.write(echo.finish()) } catch { failure = error } }
         if mode == .html { put(HeatmapPage.sectionEnd(totals)) }
-        if json { put(scoreJSON(totals, file: name) + "\n") }
+        if json { put(scoreJSON(totals, file: name, precision: precision) + "\n") }
         if let failure { throw failure }
     }
 
@@ -236,7 +243,7 @@ func scoreStream(
 /// (output gone) stops the pool.
 func scoreInParallel(
     files: [String], standardInput: Int32, parameters: Parameters, vocabulary: Vocabulary, adapt: AdaptOptions?, resetEachLine: Bool,
-    workers: Int, report: (Int, Result<ScoreTotals, ToolError>) -> Bool
+    weights: WeightFormat = .fp32, workers: Int, report: (Int, Result<ScoreTotals, ToolError>) -> Bool
 ) {
     final class Board: @unchecked Sendable {
         let condition = NSCondition()
@@ -253,7 +260,7 @@ func scoreInParallel(
     board.running = workers
     for _ in 0..<workers {
         let thread = Thread {
-            let scorer = StreamScorer(parameters: parameters, vocabulary: vocabulary, adapt: adapt)
+            let scorer = StreamScorer(parameters: parameters, vocabulary: vocabulary, adapt: adapt, weights: weights)
             while true {
                 board.condition.lock()
                 if board.stop || board.next >= files.count {
@@ -316,7 +323,7 @@ public func runScore(_ request: ScoreRequest, streams io: ToolStreams = .standar
     var status = ExitStatus.success
     do {
         let model = try loadModel(path: request.modelPath, standardInput: io.input)
-        if request.info { return try writeModelInfo(model, path: request.modelPath, to: out) }
+        if request.info { return try writeModelInfo(model, path: request.modelPath, precision: request.precision, to: out) }
         var colored = false
         if request.mode == .color {
             if request.forceColor {
@@ -343,12 +350,12 @@ public func runScore(_ request: ScoreRequest, streams io: ToolStreams = .standar
         if request.mode == .summary && workers > 1 {
             var outputError: OutputError?
             scoreInParallel(files: files, standardInput: io.input, parameters: parameters, vocabulary: model.vocabulary, adapt: request.adapt,
-                            resetEachLine: request.resetEachLine, workers: workers) { i, result in
+                            resetEachLine: request.resetEachLine, weights: request.precision, workers: workers) { i, result in
                 switch result {
                 case .success(let t):
                     total = total + t
                     do throws(OutputError) {
-                        try out.write((request.json ? scoreJSON(t, file: files[i]) : scoreLine(t, name: files[i])) + "\n")
+                        try out.write((request.json ? scoreJSON(t, file: files[i], precision: request.precision) : scoreLine(t, name: files[i])) + "\n")
                         try out.flush()
                     } catch {
                         outputError = error
@@ -364,9 +371,11 @@ public func runScore(_ request: ScoreRequest, streams io: ToolStreams = .standar
             if let outputError { throw outputError }
             if Interrupt.requested { try out.flush(); return Interrupt.exitStatus }
         } else {
-            let scorer = StreamScorer(parameters: parameters, vocabulary: model.vocabulary, adapt: request.adapt)
+            let scorer = StreamScorer(parameters: parameters, vocabulary: model.vocabulary, adapt: request.adapt,
+                                      weights: request.precision)
             if request.mode == .html { scorer.candidates = heatmapCandidates }
             let writer = RecordWriter(out: out, mode: request.mode, json: request.json, colored: colored)
+            writer.precision = request.precision
             if request.mode != .summary { scorer.onCharacter = { writer.character($0) } }
             if request.mode == .html { try out.write(HeatmapPage.header(model: request.modelPath)) }
             let streaming = request.mode != .summary
@@ -393,7 +402,7 @@ public func runScore(_ request: ScoreRequest, streams io: ToolStreams = .standar
             if request.mode == .html { try out.write(HeatmapPage.footer) }
         }
         if several && (request.json || request.mode == .summary) {
-            try out.write((request.json ? scoreJSON(total, file: nil) : scoreLine(total, name: "total")) + "\n")
+            try out.write((request.json ? scoreJSON(total, file: nil, precision: request.precision) : scoreLine(total, name: "total")) + "\n")
         }
         try out.flush()
         return status

@@ -53,14 +53,17 @@ public enum Checkpoint {
     }
 
     /// The options a resumed run takes from the checkpoint (they fix the model, the data walk and the math).
+    /// The precision is one of them only when it is not fp32, so checkpoints written before it existed resume.
     package static func shapeOptions(_ o: TrainingOptions, batch: Int, seq: Int) -> [String: String] {
-        [
+        var options = [
             "cell": o.cell.rawValue, "hidden": String(o.hiddenSize), "layers": String(o.layers),
             "batch": String(batch), "seq": String(seq), "optimizer": o.optimizer.rawValue,
             "lr": String(o.resolvedLearningRate), "warmup": String(o.warmupSteps), "decay": o.decay.rawValue,
             "clip": String(o.clip), "dropout": String(o.dropout), "val_frac": String(o.validationFraction),
             "reset_every": String(o.resetEvery), "seed": String(o.seed),
         ]
+        if o.precision != .fp32 { options["precision"] = o.precision.rawValue }
+        return options
     }
 
     public static func encode(state s: TrainingState, trainer: Trainer, textSHA256: String, seconds: Double) -> [UInt8] {

@@ -214,7 +214,7 @@ public final class Trainer {
         let start = Date()
         let s = state ?? makeState()
         let params = s.params, grads = Parameters(config: config)
-        let network = Network(config: config, batch: batch, steps: seq)
+        let network = Network(config: config, batch: batch, steps: seq, precision: options.precision)
         network.dropout = Float(options.dropout)
         let schedule = Schedule(base: options.resolvedLearningRate, warmupSteps: options.warmupSteps, decay: options.decay)
         var inputs = [Int32](repeating: 0, count: batch * seq), targets = inputs
@@ -384,6 +384,7 @@ public final class Trainer {
             "optimizer": options.optimizer.rawValue,
             "learning_rate": String(options.resolvedLearningRate),
             "dropout": String(options.dropout),
+            "precision": options.precision.rawValue,
             "stop_reason": stopReason.rawValue,
         ]) { _, new in new }
         if let v = s.bestValidation { out.info["val_bpc"] = String(format: "%.6f", v) }
