@@ -11,6 +11,10 @@ Groups (select with --only gemm,train,infer; default all):
   train  training chars/s of five configurations, rnn-fit vs min_char_rnn_bench.py / torch_charrnn.py.
   infer  on the LSTM 2x512 model trained in `train` (trained here if only `infer` is selected): rnn-score
          chars/s on the validation text, rnn-gen chars/s, time to the first generated character, peak RSS.
+  precision  bf16 against fp32: rnn-fit --precision bf16 for LSTM 2x512, LSTM 2x256, GRU 2x512 and the seed
+         RNN (where the CPU has AVX512_BF16; the fp32 rows come from `train`, run here when it is not selected),
+         PyTorch LSTM 2x512 under torch.autocast(bfloat16) (bench/torch_autocast.py) as a second peer; then
+         rnn-score on the validation text with fp32, fp16 and bf16 weights (chars/s, bpc and its difference).
   stream rnn-fit --stream: 1 GiB (256 MiB with --quick) of repeated tiny-shakespeare through a small RNN, then a
          2x512 LSTM on an endless pipe for the training budget: chars/s and peak RSS (target <= 256 MiB).
 
@@ -355,6 +359,13 @@ def bench_gemm(ctx, table):
               note="peer column: shared fma_peak.c" + (f"; clock {ref['clock_ghz_dep_add']:.2f} GHz"
                                                        if ref and "clock_ghz_dep_add" in ref else ""),
               ours_busy=busy_of(ours))
+    wide2, bf2 = (oj.get("fma16_peak_gflops_2t"), oj.get("bf16_peak_gflops_2t")) if oj else (None, None)
+    if wide2:
+        table.add("gemm", "  fp32 16-lane FMA peak (rnn-bench), 2 threads", wide2, unit="GFLOP/s",
+                  note=f"cpu kernels {oj.get('cpu')}", ours_busy=busy_of(ours))
+    if bf2:
+        table.add("gemm", "  bf16 vdpbf16ps peak (rnn-bench), 2 threads", bf2, unit="GFLOP/s",
+                  note=f"{bf2 / wide2:.2f}x the fp32 16-lane peak" if wide2 else "", ours_busy=busy_of(ours))
     ref512_2 = ref512.get("fma_f32_gflops_2t") if ref512 else None
     if ref512:
         table.add("gemm", "  FMA peak AVX-512, 2 threads", None, ref512_2, unit="GFLOP/s",
@@ -363,7 +374,14 @@ def bench_gemm(ctx, table):
         g = None
         if oj:
             g = next((r["gflops_median"] for r in oj["gemm"]
-                      if (r["m"], r["n"], r["k"], r["threads"]) == (m, n, k, 2)), None)
+                      if (r["m"], r["n"], r["k"], r["threads"]) == (m, n, k, 2) and r.get("precision", "fp32") == "fp32"),
+                     None)
+            gb = next((r["gflops_median"] for r in oj["gemm"]
+                       if (r["m"], r["n"], r["k"], r["threads"], r.get("precision")) == (m, n, k, 2, "bf16")), None)
+            if gb is not None:
+                table.add("gemm", f"  bf16 gemm {m}x{n}x{k} 2thr", gb, unit="GFLOP/s",
+                          note=(f"{100 * gb / bf2:.0f}% of bf16 peak" if bf2 else "")
+                          + (f"; {gb / g:.2f}x our fp32" if g else ""), ours_busy=busy_of(ours))
         key = f"{m}x{n}x{k}"
         pg = peer["numpy_openblas"][key]["gflops_median"] if peer else None
         mkl = peer.get("torch_mm", {}).get(key, {}).get("gflops_median") if peer else None
@@ -655,6 +673,90 @@ def bench_stream(ctx, table):
               target=("max", 256), ours_busy=busy_of(c2))
 
 
+PRECISION_TRAIN = [("lstm_2x512", True), ("lstm_2x256", False), ("gru_2x512", False), ("rnn_seed", False)]
+LSTM_2X256 = {"key": "lstm_2x256", "label": "LSTM 2x256 B50 T50",
+              "ours": ["--cell", "lstm", "--layers", "2", "--hidden", "256"],
+              "peer": ["--model", "lstm", "--layers", "2", "--hidden", "256"], "target": None}
+
+
+def bench_precision(ctx, table, trained):
+    """bf16 training against fp32 (ours, and PyTorch with autocast), and rnn-score per weight precision."""
+    S = ctx.train_seconds
+    has_bf16 = "avx512_bf16" in cpu_flags()
+    configs = {c["key"]: c for c in TRAIN + [LSTM_2X256]}
+    for key, with_autocast in PRECISION_TRAIN:
+        cfg = configs[key]
+        if key not in trained:
+            trained[key] = train_one(ctx, cfg)  # the fp32 row (and its peer), when `train` did not run it
+        o, olog, p, pj, _ = trained[key]
+        fp32 = olog.get("chars_per_s") if olog else None
+        if not has_bf16:
+            table.add("precision", f"{cfg['label']} bf16", None, unit="chars/s", note="no AVX512_BF16 on this CPU")
+            continue
+        args = cfg["ours"] + ([] if cfg["peer"] == "minchar" else ADAM_B50_T50) + ["--precision", "bf16"]
+        logf = os.path.join(OUT, f"{key}_bf16.log.jsonl")
+        if os.path.exists(logf):
+            os.unlink(logf)
+        say(f"[precision] ours  {cfg['label']} --precision bf16: rnn-fit --time {S:g}s")
+        b = run(f"fit_{key}_bf16", [os.path.join(BIN, "rnn-fit"), *args, "--time", f"{S:g}s", "--eval-every",
+                                    "1000000000", "--log", logf, "-o", os.path.join(OUT, f"{key}_bf16.gz"), "-q"],
+                stdin_path=DATA)
+        blog = None
+        if b.ok and os.path.exists(logf):
+            with open(logf) as f:
+                blog = last_json(f.read())
+        bf16 = blog.get("chars_per_s") if blog else None
+        peer = pj.get("train_chars_per_s") if pj else None
+        table.add("precision", f"{cfg['label']} bf16 (vs peer fp32)", bf16, peer, unit="chars/s",
+                  note=(f"{bf16 / fp32:.2f}x our fp32" if bf16 and fp32 else "")
+                  + (f"; val bpc {blog['val_bpc']:.2f} (fp32 {olog['val_bpc']:.2f})"
+                     if blog and olog and blog.get("val_bpc") is not None and olog.get("val_bpc") is not None else ""),
+                  ours_busy=busy_of(b), peer_busy=busy_of(p), peer_missing=not ctx.peer_ok,
+                  peer_name="PyTorch fp32" if cfg["peer"] != "minchar" else "numpy")
+        ctx.results.setdefault("precision", {})[key] = {"bf16_log_last": blog, "fp32_chars_per_s": fp32}
+        if with_autocast and ctx.peer_ok:
+            argv = [PEER_PYTHON, os.path.join(ROOT, "bench", "torch_autocast.py"), PEERS, "--data", DATA,
+                    *cfg["peer"], "--seq", "50", "--batch", "50", "--optimizer", "adam", "--lr", "2e-3",
+                    "--threads", "2", "--seconds", f"{S:g}", "--eval-batch", "0"]
+            say(f"[precision] peer  {cfg['label']} under torch.autocast(bfloat16): --seconds {S:g}")
+            a = run(f"peer_{key}_autocast", argv,
+                    stop_on=r"^trained (\d+) (?:steps|iters), (\d+) chars in ([\d.]+)s" if ctx.quick else None)
+            aj = last_json(a.stdout) if a.ok else None
+            if a.stop_match:
+                aj = {"train_chars_per_s": round(int(a.stop_match.group(2)) / float(a.stop_match.group(3)), 1)}
+            ctx.results["precision"][key]["autocast"] = aj
+            for label, ours in [("fp32", fp32), ("bf16", bf16)]:
+                table.add("precision", f"  {cfg['label']} ours {label} vs PyTorch autocast bf16", ours,
+                          aj.get("train_chars_per_s") if aj else None, unit="chars/s",
+                          target=("ratio", 1.3) if label == "fp32" else None,
+                          ours_busy=busy_of(o if label == "fp32" else b), peer_busy=busy_of(a),
+                          peer_name="PyTorch autocast")
+
+    # rnn-score with the LSTM 2x512 model per weight precision
+    o, olog, p, pj, model = trained["lstm_2x512"]
+    if not (o.ok and os.path.exists(model)):
+        return
+    val, nval = write_val_text()
+    exact = None
+    for precision in ["fp32", "fp16", "bf16"]:
+        say(f"[precision] rnn-score --precision {precision} on the validation text x3")
+        scores = [run(f"score_{precision}_{i}", [os.path.join(BIN, "rnn-score"), "--json", "--precision", precision,
+                                                   model, val]) for i in range(1 if ctx.quick else 3)]
+        good = [s for s in scores if s.ok]
+        rec = last_json(good[0].stdout) if good else None
+        wall = statistics.median(s.wall for s in good) if good else None
+        bpc = rec.get("bpc") if rec else None
+        if precision == "fp32":
+            exact = bpc
+        note = f"bpc {bpc:.6f}" if bpc is not None else ""
+        if bpc is not None and exact is not None and precision != "fp32":
+            note += f" ({bpc - exact:+.6f} vs fp32)"
+        table.add("precision", f"rnn-score --precision {precision} (LSTM 2x512)", nval / wall if wall else None,
+                  pj.get("eval_chars_per_s") if pj else None, unit="chars/s", target=("ratio", 1.5),
+                  note=note + "; peer: PyTorch exact batch 1", ours_busy=max(busy_of(s) for s in scores),
+                  peer_busy=busy_of(p), peer_missing=not ctx.peer_ok)
+
+
 def git_commit():
     r = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
     dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
@@ -665,7 +767,8 @@ def git_commit():
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="20 s per training run, 0.3 s per GEMM measurement")
-    ap.add_argument("--only", default="gemm,train,infer,stream", help="comma-separated groups: gemm, train, infer, stream")
+    ap.add_argument("--only", default="gemm,train,infer,precision,stream",
+                    help="comma-separated groups: gemm, train, infer, precision, stream")
     ap.add_argument("--seconds", type=float, help="training budget per run (default 300, --quick 20)")
     ap.add_argument("--gemm-seconds", type=float, help="seconds per GEMM measurement (default 2, --quick 0.3)")
     ap.add_argument("--quality", action="store_true", help="only the 15-minute quality comparison (issue 4)")
@@ -681,7 +784,7 @@ def main():
     global WAIT_IDLE_S
     WAIT_IDLE_S = args.wait_idle
     groups = {g.strip() for g in args.only.split(",") if g.strip()}
-    bad = groups - {"gemm", "train", "infer", "stream"}
+    bad = groups - {"gemm", "train", "infer", "precision", "stream"}
     if bad:
         ap.error(f"unknown group(s) in --only: {', '.join(sorted(bad))}")
     if not os.path.isfile(DATA):
@@ -740,6 +843,8 @@ def main():
             trained = bench_train(ctx, table, {c["key"] for c in TRAIN})
         if "infer" in groups:
             bench_infer(ctx, table, trained)
+        if "precision" in groups:
+            bench_precision(ctx, table, trained)
         if "stream" in groups:
             bench_stream(ctx, table)
     total = probe.stop()
