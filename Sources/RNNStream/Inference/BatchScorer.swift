@@ -75,6 +75,9 @@ public final class BatchScorer {
     /// Known characters fed to stream `b` and not yet run through the model.
     public func pendingKnown(stream b: Int) -> Int { knownCount[b] }
 
+    /// Characters (known or not) fed to stream `b` and not yet reported.
+    public func pendingCount(stream b: Int) -> Int { pending[b].count - head[b] }
+
     /// The most known characters per stream that one `step()` takes.
     public var maxSteps: Int { T }
 

@@ -291,7 +291,9 @@ func scoreSegments(
     do {
         while true {
             for j in 0..<B {
-                while scorer.pendingKnown(stream: j) < scorer.maxSteps, !readers[j].isEmpty {
+                // enough known characters for a chunk; a run of unknown ones is bounded too
+                while scorer.pendingKnown(stream: j) < scorer.maxSteps, scorer.pendingCount(stream: j) < segmentReadSize,
+                      !readers[j].isEmpty {
                     piece.removeAll(keepingCapacity: true)
                     if try readers[j][0].reader.next(into: &piece) {
                         let scored = readers[j][0].scored
@@ -301,7 +303,7 @@ func scoreSegments(
                     }
                 }
             }
-            if !scorer.step() { break }
+            if !scorer.step() && readers.allSatisfy(\.isEmpty) { break }
             if let spillError { throw spillError }
             if try afterStep() { break }
         }
