@@ -368,3 +368,56 @@ private func close(_ a: Double, _ b: Double) -> Bool { abs(a - b) <= 1e-9 * max(
         #expect(piped.status == 0 && piped.out == plain.out)
     }
 }
+
+/// The peak resident set of `rnn-score` scoring a generated file several times larger than the bound, for
+/// each way of reading it: the text must stream through in pieces, never be held whole.
+@Suite struct BoundedMemoryTests {
+    /// Runs `program` with `arguments` (stdin and stdout /dev/null) and returns its exit status and its peak
+    /// resident set in KiB, from wait4(2), which measures that child alone.
+    private func peakResidentKiB(_ program: String, _ arguments: [String]) throws -> (status: Int32, kib: Int) {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        let argv = ([program] + arguments).map { strdup($0) } + [nil]
+        defer { for p in argv { free(p) } }
+        var env = ProcessInfo.processInfo.environment
+        env["RNNSTREAM_THREADS"] = "1"
+        let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for p in envp { free(p) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, program, &actions, nil, argv, envp)
+        guard spawned == 0 else { throw CLIError("posix_spawn \(program): \(String(cString: strerror(spawned)))") }
+        var status: Int32 = 0
+        var usage = rusage()
+        while wait4(pid, &status, 0, &usage) < 0 {
+            guard errno == EINTR else { throw CLIError("wait4: \(String(cString: strerror(errno)))") }
+        }
+        return ((status >> 8) & 0xFF, Int(usage.ru_maxrss))
+    }
+
+    @Test func aFileFourTimesTheBoundScoresWithinIt() throws {
+        let tool = try CLI.binary("rnn-score")
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        // 64 MiB: emoji (unknown to the model, 4 bytes each, cheap to score) with a known letter every 50
+        let path = directory.file("big.txt")
+        let line = Array((String(repeating: String(repeating: "😀", count: 49) + "e", count: 20) + "\n").utf8)
+        let block = [UInt8]((0..<(1 << 20) / line.count).flatMap { _ in line })
+        FileManager.default.createFile(atPath: path, contents: nil)
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        for _ in 0..<64 { handle.write(Data(block)) }
+        try handle.close()
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+        #expect(size > 60 << 20)
+        let boundKiB = 16 << 10  // 16 MiB above the run on a tiny file
+        let tiny = try directory.write("tiny.txt", "the 😀 cat\n")
+        for mode in [[], ["--jobs", "4"], ["--reset-each-line"], ["--jobs", "3", "--per-line"]] {
+            let base = try peakResidentKiB(tool, mode + [fixture.modelPath, tiny])
+            let big = try peakResidentKiB(tool, mode + [fixture.modelPath, path])
+            #expect(base.status == 0 && big.status == 0, "\(mode): status \(base.status), \(big.status)")
+            #expect(big.kib < base.kib + boundKiB, "\(mode): peak \(big.kib) KiB on \(size >> 20) MiB, \(base.kib) KiB on a tiny file")
+        }
+    }
+}
