@@ -155,6 +155,11 @@ private func close(_ a: Double, _ b: Double) -> Bool { abs(a - b) <= 1e-9 * max(
         #expect(segmentBoundaries(size: 0, segments: 4) { _ in 0 } == [0, 0, 0, 0, 0])
     }
 
+    @Test func automaticSegmentsOnlyForBigFiles() {
+        #expect(automaticJobs(size: 0) == 1 && automaticJobs(size: automaticJobsSize - 1) == 1)
+        #expect(automaticJobs(size: automaticJobsSize) == automaticSegments && automaticSegments > 1)
+    }
+
     @Test func segmentChoicesParse() {
         #expect(SegmentChoice(argument: "3/16") == SegmentChoice(argument: "3/16"))
         #expect(SegmentChoice(argument: "3/16")?.index == 3 && SegmentChoice(argument: "3/16")?.count == 16)
@@ -413,7 +418,8 @@ private func close(_ a: Double, _ b: Double) -> Bool { abs(a - b) <= 1e-9 * max(
         #expect(size > 60 << 20)
         let boundKiB = 16 << 10  // 16 MiB above the run on a tiny file
         let tiny = try directory.write("tiny.txt", "the 😀 cat\n")
-        for mode in [[], ["--jobs", "4"], ["--reset-each-line"], ["--jobs", "3", "--per-line"]] {
+        // [] is cut into 64 segments by the automatic rule (the file is over 16 MiB); --jobs 1 is exact
+        for mode in [[], ["--jobs", "1"], ["--jobs", "4"], ["--reset-each-line"], ["--jobs", "3", "--per-line"]] {
             let base = try peakResidentKiB(tool, mode + [fixture.modelPath, tiny])
             let big = try peakResidentKiB(tool, mode + [fixture.modelPath, path])
             #expect(base.status == 0 && big.status == 0, "\(mode): status \(base.status), \(big.status)")

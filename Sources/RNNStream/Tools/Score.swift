@@ -267,7 +267,7 @@ func scoreFile(
     defer { if path != "-" { close(fd) } }
     if request.adapt == nil && !request.resetEachLine && (request.segment != nil || request.jobs != 1) {
         if let text = SeekableText(fd: fd, subject: subject) {
-            let n = request.segment?.count ?? request.jobs ?? automaticJobs(size: text.size, cores: Threads.count)
+            let n = request.segment?.count ?? request.jobs ?? (request.mode == .summary ? automaticJobs(size: text.size) : 1)
             if n > 1 || request.segment != nil {
                 return try scoreSegments(text, segments: n, only: request.segment.map { $0.index - 1 }, burnIn: request.burnIn,
                                          parameters: parameters, vocabulary: vocabulary, candidates: candidates,
