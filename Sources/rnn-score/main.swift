@@ -13,6 +13,7 @@ struct Score: ParsableCommand {
         discussion: """
             Reads each FILE (standard input when none, or -) as one stream from a fresh state, in constant memory; \
             several files are scored in parallel and reported in argument order with a total, like wc. \
+            A file of 16 MiB or more is cut into 64 segments scored as one batch (see --jobs, --burn-in). \
             Unknown characters cost log2(V+1) bits each and are counted. See rnn-score(1).
             """,
         version: rnnstreamVersion)
