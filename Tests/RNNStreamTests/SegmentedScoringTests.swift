@@ -110,6 +110,26 @@ private func close(_ a: Double, _ b: Double) -> Bool { abs(a - b) <= 1e-9 * max(
         }
     }
 
+    /// The same bits at both vector widths and any thread count (the products split into pieces that do not
+    /// depend on the thread count), as Predictor's.
+    @Test(arguments: [CellKind.lstm, .gru])
+    func bitIdenticalAtEveryWidthAndThreadCount(_ cell: CellKind) {
+        let V = 9, B = 8, T = 5
+        let p = randomParameters(cell, hidden: 320, layers: 2, vocab: V, seed: 31)
+        var rng = Random(seed: 32)
+        let inputs = (0..<(T * B)).map { _ in Int32(rng.next() % UInt64(V)) }
+        let kinds = (0..<(T * B)).map { i in i % 7 == 3 ? StepKind.idle : i % 11 == 5 ? .resetAndFeed : .feed }
+        expectSameBitsAtEveryWidthAndThreadCount("\(cell) \(B) streams", threads: [1, 2, 3]) {
+            let batch = BatchPredictor(parameters: p, streams: B, maxSteps: T)
+            var bits: [UInt32] = []
+            for _ in 0..<2 {
+                inputs.withUnsafeBufferPointer { x in kinds.withUnsafeBufferPointer { k in batch.advance(x.baseAddress!, kinds: k.baseAddress!, steps: T) } }
+                bits += (0..<(T * B * V)).map { batch.logits.pointer[$0].bitPattern }
+            }
+            return bits
+        }
+    }
+
     /// The batched scorer with burn-in: characters run unscored leave the state the scored ones continue from.
     @Test func burnInLeavesTheStateAndIsNotCounted() {
         let V = 7

@@ -385,9 +385,10 @@ func scoreLines(
 }
 
 /// Files from this size on are scored as `automaticSegments` segments when `--jobs` is not given (summary
-/// mode only: records would wait in temporary files). Measured (2x512 LSTM, one thread): 64 streams score 4.3
-/// times as fast as the exact single stream, 2x256 1.7 times, and with the default burn-in the bits per
-/// character move by about 1e-9; the burn-in's extra work, 63 × 500 characters, is under 0.2% of a file this big.
+/// mode only: records would wait in temporary files). Measured on one thread, burn-in aside: 64 streams score
+/// a 2x512 LSTM 4.3-4.5 times as fast as the exact single stream, a 2x256 1.7 times; with the default burn-in
+/// the bits per character moved by about 1e-9; its extra work, 63 × 500 characters, is under 0.2% of a file
+/// this big.
 public let automaticJobsSize = 16 << 20
 public let automaticSegments = 64
 
