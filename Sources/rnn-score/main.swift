@@ -33,7 +33,7 @@ struct Score: ParsableCommand {
     @Option(name: .customLong("adapt-chunk"), help: "Characters per --adapt training step.") var adaptChunk: Int = AdaptOptions.defaultChunk
     @Flag(help: "Print the model's metadata as JSON and exit.") var info = false
     @Option(help: "Threads for the matrix kernels and for files in parallel (default: all cores, or RNNSTREAM_THREADS).") var threads: Int?
-    @Option(help: ArgumentHelp("Cut each file into N contiguous segments scored as N streams of one batch (approximate: see --burn-in; default: exact, one stream).", valueName: "N")) var jobs: Int?
+    @Option(help: ArgumentHelp("Cut each file into N contiguous segments scored as N streams of one batch, approximately (see --burn-in; default: 64 for a regular file of 16 MiB or more in summary mode, else exact, one stream).", valueName: "N")) var jobs: Int?
     @Option(name: .customLong("burn-in"), help: ArgumentHelp("Characters before each segment after the first that are run, not scored, to warm its state up.", valueName: "C")) var burnIn: Int = defaultBurnIn
     @Option(help: ArgumentHelp("Score only segment K of N of each file (1 <= K <= N), with its burn-in; --json records of all N add up to --jobs N.", valueName: "K/N")) var segment: String?
     @Flag(help: "Add up rnn-score --json summary records (FILEs or standard input) and print the total; takes no model.") var sum = false
