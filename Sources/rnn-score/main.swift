@@ -15,11 +15,12 @@ struct Score: ParsableCommand {
         discussion: """
             Reads each FILE (standard input when none, or -) as one stream from a fresh state, in constant memory; \
             several files are scored in parallel and reported in argument order with a total, like wc. \
+            A file of 16 MiB or more is cut into 64 segments scored as one batch (see --jobs, --burn-in). \
             Unknown characters cost log2(V+1) bits each and are counted. See rnn-score(1).
             """,
         version: rnnstreamVersion)
 
-    @Argument(help: "The weights file (- for standard input).") var model: String
+    @Argument(help: "The weights file (- for standard input); with --sum, the first file of records.") var model: String?
     @Argument(help: "Text files to score (default: standard input).") var files: [String] = []
     @Flag(name: .customLong("per-line"), help: "One record per input line: line, chars, bpc, bits, unknown.") var perLine = false
     @Flag(name: .customLong("per-char"), help: "One record per character: offset, escaped character, bits.") var perChar = false
@@ -35,9 +36,32 @@ struct Score: ParsableCommand {
     @Flag(help: "Print the model's metadata as JSON and exit.") var info = false
     @Option(help: "Hold the weights as fp32, fp16 or bf16 (widened to fp32 as they are used; see the man page).") var precision: WeightFormat = .defaultForInference
     @Option(help: "Threads for the matrix kernels and for files in parallel (default: all cores, or RNNSTREAM_THREADS).") var threads: Int?
+    @Option(help: ArgumentHelp("Cut each file into N contiguous segments scored as N streams of one batch, approximately (see --burn-in; default: 64 for a regular file of 16 MiB or more in summary mode, else exact, one stream).", valueName: "N")) var jobs: Int?
+    @Option(name: .customLong("burn-in"), help: ArgumentHelp("Characters before each segment after the first that are run, not scored, to warm its state up.", valueName: "C")) var burnIn: Int = defaultBurnIn
+    @Option(help: ArgumentHelp("Score only segment K of N of each file (1 <= K <= N), with its burn-in; --json records of all N add up to --jobs N.", valueName: "K/N")) var segment: String?
+    @Flag(help: "Add up rnn-score --json summary records (FILEs or standard input) and print the total; takes no model.") var sum = false
 
     func validate() throws {
         if let threads, !(1...256).contains(threads) { throw ValidationError("--threads: must be 1...256") }
+        if let jobs, !(1...maxSegments).contains(jobs) { throw ValidationError("--jobs: must be 1...\(maxSegments)") }
+        if burnIn < 0 { throw ValidationError("--burn-in: must not be negative") }
+        if let segment, SegmentChoice(argument: segment) == nil {
+            throw ValidationError("--segment: \(segment.debugDescription) is not K/N with 1 <= K <= N <= \(maxSegments)")
+        }
+        if sum {
+            if perLine || perChar || color || html || info || adapt || resetEachLine || unit != nil || jobs != nil || segment != nil {
+                throw ValidationError("--sum: takes only --json and files of records")
+            }
+            return
+        }
+        guard let model else { throw ValidationError("missing the model (a weights file, or - for standard input)") }
+        if segment != nil && jobs != nil { throw ValidationError("--segment: does not go with --jobs (K/N says N)") }
+        if jobs != nil || segment != nil {
+            let option = segment != nil ? "--segment" : "--jobs"
+            if adapt { throw ValidationError("\(option): does not go with --adapt") }
+            if unit != nil { throw ValidationError("\(option): does not go with --unit") }
+            if resetEachLine { throw ValidationError("\(option): does not go with --reset-each-line (its lines are batched already)") }
+        }
         if info {
             if !files.isEmpty { throw ValidationError("--info takes no FILE") }
             return
@@ -66,8 +90,19 @@ struct Score: ParsableCommand {
     func run() throws {
         if let threads { Threads.count = threads }
         var r = ScoreRequest()
-        r.modelPath = model
+        if sum {
+            r.sum = true
+            r.json = json
+            r.files = (model.map { [$0] } ?? []) + files
+            let status = runScore(r)
+            if status != 0 { throw ExitCode(status) }
+            return
+        }
+        r.modelPath = model ?? "-"
         r.files = files
+        r.jobs = jobs
+        r.burnIn = burnIn
+        r.segment = segment.flatMap(SegmentChoice.init(argument:))
         r.unit = unit.flatMap(UnitChoice.init(argument:))
         r.mode = perLine ? .perLine : perChar ? .perCharacter : color ? .color : html ? .html : .summary
         r.json = json

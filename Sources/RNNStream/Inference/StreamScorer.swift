@@ -16,12 +16,25 @@ public struct ScoredCharacter: Sendable, Equatable {
     /// With `StreamScorer.unit`: that unit's activation after this character (an unknown character leaves the
     /// state, and so the activation, as it was).
     public var unit: Float? = nil
+
+    public init(scalar: Unicode.Scalar, bits: Double, known: Bool, candidates: [Candidate] = [], unit: Float? = nil) {
+        self.scalar = scalar
+        self.bits = bits
+        self.known = known
+        self.candidates = candidates
+        self.unit = unit
+    }
 }
 
 /// A character and the probability the model gave it.
 public struct Candidate: Sendable, Equatable {
     public var scalar: Unicode.Scalar
     public var probability: Double
+
+    public init(scalar: Unicode.Scalar, probability: Double) {
+        self.scalar = scalar
+        self.probability = probability
+    }
 }
 
 /// Hidden unit `index` of layer `layer` (both from 0): one component of that layer's h.
@@ -328,22 +341,7 @@ public final class StreamScorer {
 
     /// The `candidates` most likely characters under `logits` (V), with their softmax probabilities.
     private func mostLikely(_ logits: UnsafePointer<Float>) -> [Candidate] {
-        var m = logits[0]
-        for j in 1..<V where logits[j] > m { m = logits[j] }
-        var p = [Double](repeating: 0, count: V), sum = 0.0
-        for j in 0..<V {
-            p[j] = exp(Double(logits[j] - m))
-            sum += p[j]
-        }
-        var out: [Candidate] = []
-        var taken = Set<Int>()
-        for _ in 0..<min(candidates, V) {
-            var best = -1
-            for j in 0..<V where !taken.contains(j) && (best < 0 || p[j] > p[best]) { best = j }
-            taken.insert(best)
-            out.append(Candidate(scalar: vocabulary.scalars[best], probability: p[best] / sum))
-        }
-        return out
+        likeliestCharacters(logits, vocabulary: vocabulary, count: candidates)
     }
 
     /// One training step on the characters just scored: inputs [previous, known[0..<n-1]] from the state
@@ -376,4 +374,26 @@ public final class StreamScorer {
         swap(&a.start, &a.spare)
         a.previous = known[n - 1]
     }
+}
+
+/// The `count` most likely characters of `vocabulary` under `logits` (V), with their softmax probabilities,
+/// most likely first (ties: the lower index).
+func likeliestCharacters(_ logits: UnsafePointer<Float>, vocabulary: Vocabulary, count: Int) -> [Candidate] {
+    let V = vocabulary.count
+    var m = logits[0]
+    for j in 1..<V where logits[j] > m { m = logits[j] }
+    var p = [Double](repeating: 0, count: V), sum = 0.0
+    for j in 0..<V {
+        p[j] = exp(Double(logits[j] - m))
+        sum += p[j]
+    }
+    var out: [Candidate] = []
+    var taken = Set<Int>()
+    for _ in 0..<min(count, V) {
+        var best = -1
+        for j in 0..<V where !taken.contains(j) && (best < 0 || p[j] > p[best]) { best = j }
+        taken.insert(best)
+        out.append(Candidate(scalar: vocabulary.scalars[best], probability: p[best] / sum))
+    }
+    return out
 }

@@ -41,6 +41,14 @@ public struct ScoreRequest: Sendable {
     public var unit: UnitChoice? = nil
     /// `--precision`: the format the weights are held in while scoring.
     public var precision: WeightFormat = .defaultForInference
+    /// `--jobs N`: cut each file into N segments scored as one batch; nil: `automaticJobs` decides.
+    public var jobs: Int? = nil
+    /// Characters run before each segment after the first (`--burn-in`).
+    public var burnIn = defaultBurnIn
+    /// `--segment K/N`: score only segment K of N of each file.
+    public var segment: SegmentChoice? = nil
+    /// `--sum`: the files hold JSON summary records to add up; no model.
+    public var sum = false
 
     public init() {}
 }
@@ -79,16 +87,18 @@ public func scoreLine(_ t: ScoreTotals, name: String?) -> String {
     return line
 }
 
-/// A summary as one JSON object: file (null for the total, which also has `"total":true`), characters,
-/// bits (unknown characters' cost included), bits per character, perplexity, unknown characters and their bits,
-/// and the precision the weights were held in.
-public func scoreJSON(_ t: ScoreTotals, file: String?, precision: WeightFormat = .fp32) -> String {
+/// A summary as one JSON object: file (null for the total, which also has `"total":true`), the segment
+/// (`"K/N"`, with `--segment`), characters, bits (unknown characters' cost included), bits per character,
+/// perplexity, unknown characters and their bits, and the precision the weights were held in.
+public func scoreJSON(_ t: ScoreTotals, file: String?, segment: SegmentChoice? = nil, precision: WeightFormat? = nil) -> String {
     var s = "{\"file\":" + (file.map(jsonString) ?? "null")
     if file == nil { s += ",\"total\":true" }
+    if let segment { s += ",\"segment\":\"\(segment.index)/\(segment.count)\"" }
     s += ",\"chars\":\(t.allCharacters),\"bits\":" + jsonNumber(t.totalBits)
     s += ",\"bpc\":" + jsonNumber(t.bitsPerCharacter) + ",\"perplexity\":" + jsonNumber(t.perplexity)
     s += ",\"unknown\":\(t.unknown),\"unknown_bits\":" + jsonNumber(t.unknownBits)
-    s += ",\"precision\":" + jsonString(precision.rawValue) + "}"
+    if let precision { s += ",\"precision\":" + jsonString(precision.rawValue) }
+    s += "}"
     return s
 }
 
@@ -100,6 +110,8 @@ final class RecordWriter {
     let json: Bool
     /// Appended to records when several files are scored.
     var file: String?
+    /// Named in the file's JSON summary (`--segment`).
+    var segment: SegmentChoice?
     var failure: OutputError?
     private var offset = 0
     private var line = 1
@@ -110,7 +122,7 @@ final class RecordWriter {
     let byUnit: Bool
 
     /// The weights' precision, in JSON summaries.
-    var precision: WeightFormat = .fp32
+    var precision: WeightFormat? = nil
 
     init(out: CheckedOutput, mode: ScoreMode, json: Bool, colored: Bool, byUnit: Bool = false) {
         self.out = out
@@ -180,7 +192,7 @@ final class RecordWriter {
         if mode == .perLine && lineChars > 0 { endLine() }
         if mode == .color { do { try out.write(echo.finish()) } catch { failure = error } }
         if mode == .html { put(HeatmapPage.sectionEnd(totals)) }
-        if json { put(scoreJSON(totals, file: name, precision: precision) + "\n") }
+        if json { put(scoreJSON(totals, file: name, segment: segment, precision: precision) + "\n") }
         if let failure { throw failure }
     }
 
@@ -215,6 +227,14 @@ func scoreStream(
         guard fd >= 0 else { throw ToolError(subject: subject, cause: systemErrorMessage(errno)) }
     }
     defer { if path != "-" { close(fd) } }
+    return try scoreStream(fd: fd, subject: subject, scorer: scorer, resetEachLine: resetEachLine, flushLines: flushLines,
+                           afterRead: afterRead)
+}
+
+/// `scoreStream(path:…)` on an open descriptor (not closed), errors about `subject`.
+func scoreStream(
+    fd: Int32, subject: String, scorer: StreamScorer, resetEachLine: Bool, flushLines: Bool, afterRead: () throws -> Bool
+) throws -> ScoreTotals {
     scorer.discard()
     let before = scorer.totals
     scorer.reset()
@@ -235,6 +255,42 @@ func scoreStream(
     }
     scorer.flush()
     return scorer.totals - before
+}
+
+/// Scores one file the way `request` asks: cut into segments (`--segment`, or `--jobs` / `automaticJobs` on a
+/// regular file), its lines batched (`--reset-each-line`), or exactly, as one stream through `scorer`.
+/// Characters go to `onCharacter` in text order.
+func scoreFile(
+    _ path: String, request: ScoreRequest, standardInput: Int32, scorer: StreamScorer, parameters: Parameters,
+    vocabulary: Vocabulary, candidates: Int, onCharacter: ((ScoredCharacter) -> Void)?, flushLines: Bool,
+    afterRead: () throws -> Bool
+) throws -> ScoreTotals {
+    let subject = path == "-" ? "standard input" : path
+    var fd = standardInput
+    if path != "-" {
+        fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ToolError(subject: subject, cause: systemErrorMessage(errno)) }
+    }
+    defer { if path != "-" { close(fd) } }
+    if request.adapt == nil && !request.resetEachLine && (request.segment != nil || request.jobs != 1) {
+        if let text = SeekableText(fd: fd, subject: subject) {
+            let n = request.segment?.count ?? request.jobs ?? (request.mode == .summary ? automaticJobs(size: text.size) : 1)
+            if n > 1 || request.segment != nil {
+                return try scoreSegments(text, segments: n, only: request.segment.map { $0.index - 1 }, burnIn: request.burnIn,
+                                         parameters: parameters, vocabulary: vocabulary, weights: request.precision,
+                                         candidates: candidates, onCharacter: onCharacter, afterStep: afterRead)
+            }
+        } else if request.segment != nil {
+            throw ToolError(subject: subject, cause: "--segment needs a regular file (a pipe cannot be cut into segments)")
+        }
+    }
+    if request.resetEachLine && request.adapt == nil {
+        return try scoreLines(fd: fd, subject: subject, parameters: parameters, vocabulary: vocabulary,
+                              weights: request.precision, candidates: candidates, onCharacter: onCharacter,
+                              afterRead: afterRead)
+    }
+    return try scoreStream(fd: fd, subject: subject, scorer: scorer, resetEachLine: request.resetEachLine, flushLines: flushLines,
+                           afterRead: afterRead)
 }
 
 /// Scores every file in its own worker (a pool of `workers` threads, each with its own scorer over the
@@ -321,6 +377,7 @@ public func runScore(_ request: ScoreRequest, streams io: ToolStreams = .standar
     Interrupt.install()
     let out = CheckedOutput(fd: io.output)
     var status = ExitStatus.success
+    if request.sum { return runSum(request, streams: io, out: out) }
     do {
         let model = try loadModel(path: request.modelPath, standardInput: io.input)
         if request.info { return try writeModelInfo(model, path: request.modelPath, precision: request.precision, to: out) }
@@ -346,8 +403,10 @@ public func runScore(_ request: ScoreRequest, streams io: ToolStreams = .standar
         let several = files.count > 1
         var total = ScoreTotals()
         let workers = min(Threads.count, files.count)
+        // segments and batched lines use every core for one file at a time
+        let batched = request.resetEachLine || request.segment != nil || (request.jobs ?? 1) > 1
 
-        if request.mode == .summary && workers > 1 {
+        if request.mode == .summary && workers > 1 && !batched {
             var outputError: OutputError?
             scoreInParallel(files: files, standardInput: io.input, parameters: parameters, vocabulary: model.vocabulary, adapt: request.adapt,
                             resetEachLine: request.resetEachLine, weights: request.precision, workers: workers) { i, result in
@@ -376,14 +435,17 @@ public func runScore(_ request: ScoreRequest, streams io: ToolStreams = .standar
             if request.mode == .html { scorer.candidates = heatmapCandidates }
             let writer = RecordWriter(out: out, mode: request.mode, json: request.json, colored: colored)
             writer.precision = request.precision
-            if request.mode != .summary { scorer.onCharacter = { writer.character($0) } }
+            writer.segment = request.segment
+            let onCharacter: ((ScoredCharacter) -> Void)? = request.mode == .summary ? nil : { writer.character($0) }
+            scorer.onCharacter = onCharacter
             if request.mode == .html { try out.write(HeatmapPage.header(model: request.modelPath)) }
             let streaming = request.mode != .summary
             for file in files {
                 do {
                     writer.startFile(file, label: several ? file : nil)
-                    let t = try scoreStream(path: file, standardInput: io.input, scorer: scorer, resetEachLine: request.resetEachLine,
-                                            flushLines: streaming && request.adapt == nil) {
+                    let t = try scoreFile(file, request: request, standardInput: io.input, scorer: scorer, parameters: parameters,
+                                          vocabulary: model.vocabulary, candidates: request.mode == .html ? heatmapCandidates : 0,
+                                          onCharacter: onCharacter, flushLines: streaming && request.adapt == nil) {
                         if let failure = writer.failure { throw failure }
                         if streaming { try out.flush() }
                         return Interrupt.requested
