@@ -1,5 +1,6 @@
 import Foundation
 import RNNInference
+import RNNKernels
 import RNNModel
 import RNNText
 import RNNShell
