@@ -159,3 +159,34 @@ void rnn_half_vecmat_panels(int format, int wide, long q0, long q1, const float 
 }
 
 #endif
+
+// MARK: - Rounding a packed block
+
+#if defined(__x86_64__)
+__attribute__((target("avx2,f16c"))) static void round_fp16_f16c(float *block, uint16_t *half, long count) {
+    long i = 0;
+    for (; i + 8 <= count; i += 8) {
+        __m128i h = _mm256_cvtps_ph(_mm256_loadu_ps(block + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        _mm_storeu_si128((__m128i *)(half + i), h);
+        _mm256_storeu_ps(block + i, _mm256_cvtph_ps(h));
+    }
+    for (; i < count; i++) {
+        half[i] = rnn_half_from_float(block[i], RNN_HALF_FP16);
+        block[i] = rnn_half_to_float(half[i], RNN_HALF_FP16);
+    }
+}
+#endif
+
+void rnn_half_round_block(float *block, uint16_t *half, long count, int format, int f16c) {
+#if defined(__x86_64__)
+    if (format == RNN_HALF_FP16 && f16c) {
+        round_fp16_f16c(block, half, count);
+        return;
+    }
+#endif
+    (void)f16c;
+    for (long i = 0; i < count; i++) {
+        half[i] = rnn_half_from_float(block[i], format);
+        block[i] = rnn_half_to_float(half[i], format);
+    }
+}

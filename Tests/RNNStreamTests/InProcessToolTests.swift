@@ -86,7 +86,8 @@ struct InProcessToolTests {
         let record = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(line)")
         // the one scorer, run directly on the same text
         let model = try Model.load(weightsFile: weights)
-        let scorer = StreamScorer(parameters: Parameters(model: model), vocabulary: model.vocabulary)
+        let scorer = StreamScorer(parameters: Parameters(model: model), vocabulary: model.vocabulary,
+                                  weights: r.precision)
         scorer.feed(text.unicodeScalars)
         scorer.flush()
         #expect((record["chars"] as? NSNumber)?.intValue == text.unicodeScalars.count)

@@ -48,6 +48,11 @@ enum { RNN_HALF_FP16 = 0, RNN_HALF_BF16 = 1 };
 uint16_t rnn_half_from_float(float x, int format);
 float rnn_half_to_float(uint16_t h, int format);
 
+/// half[i] = `format`(block[i]) and block[i] = that value widened back, for i < count: what a packing for
+/// 16-bit weights does to each packed block. `f16c` ≠ 0 (needs RNN_CPU_AVX2): fp16 through F16C's
+/// vcvtps2ph (the same IEEE rounding as rnn_half_from_float, eight at a time).
+void rnn_half_round_block(float *block, uint16_t *half, long count, int format, int f16c);
+
 /// Columns of 16-column panels q0..<q1 of y (+)= x·B for a B packed as PackedMatrix packs it, but in 16-bit
 /// weights (`format`): each element sums its K products in order p = 0…K−1 in one fp32 accumulator, the
 /// weight widened exactly to fp32 (so the result is that of the fp32 product with the rounded weights, in

@@ -77,11 +77,8 @@ public final class PackedMatrix: @unchecked Sendable {
             packBBlock(b, p0: pc, kc: kc, j0: 0, cols: n, into: block)
             if let storageHalf {
                 // Round in place, keeping the 16-bit form: both copies then hold the same values.
-                let code = weights.halfCode, half = storageHalf + pc * nPad
-                for i in 0..<(kc * nPad) {
-                    half[i] = rnn_half_from_float(block[i], code)
-                    block[i] = rnn_half_to_float(half[i], code)
-                }
+                rnn_half_round_block(block, storageHalf + pc * nPad, kc * nPad, weights.halfCode,
+                                     CPU.level >= .avx2 ? 1 : 0)
             }
             if let storage16 {
                 let dst = storage16 + bf16BlockOffset(pc: pc, kcMax: kcMax, width: nPad)
