@@ -756,6 +756,20 @@ def bench_precision(ctx, table, trained):
                   note=note + "; peer: PyTorch exact batch 1", ours_busy=max(busy_of(s) for s in scores),
                   peer_busy=busy_of(p), peer_missing=not ctx.peer_ok)
 
+    # rnn-score --jobs N (segments as streams of one batch) against PyTorch's 64-stream batched scoring
+    eb = (pj or {}).get("eval_batched") or {}
+    for jobs in [2, 8, 64]:
+        say(f"[precision] rnn-score --jobs {jobs} on the validation text")
+        r = run(f"score_jobs{jobs}", [os.path.join(BIN, "rnn-score"), "--json", "--jobs", str(jobs), model, val])
+        rec = last_json(r.stdout) if r.ok else None
+        note = ""
+        if rec and exact is not None:
+            note = f"bpc {rec['bpc']:.6f} ({rec['bpc'] - exact:+.6f} vs exact fp32)"
+        table.add("precision", f"rnn-score --jobs {jobs} (LSTM 2x512)", nval / r.wall if r.ok and r.wall else None,
+                  eb.get("chars_per_s"), unit="chars/s", target=("ratio", 2.0) if jobs == 64 else None,
+                  note=note + "; peer: PyTorch 64-stream batched scoring", ours_busy=busy_of(r),
+                  peer_busy=busy_of(p), peer_missing=not ctx.peer_ok or not eb)
+
 
 def git_commit():
     r = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
