@@ -41,9 +41,7 @@ public final class BatchPredictor {
     /// (T·B, V) logits of the last chunk: row t·B + b predicts what follows stream b's input at step t.
     public let logits: FloatBuffer
     // packed copies of the weights: per layer wh (H, G·H) and wx (H, G·H) (layer 0's wx is a lookup), head.w
-    private let packedWh: [PackedMatrix]
-    private let packedWx: [PackedMatrix]
-    private let packedHead: PackedMatrix
+    private let packed: PackedWeights
 
     /// `weights`: the format the packed weights are rounded to (`WeightFormat`; products of B ≥ 2 rows use
     /// the rounded fp32 values, one stream the 16-bit copy), as in `Predictor`.
@@ -63,21 +61,12 @@ public final class BatchPredictor {
         outs = [FloatBuffer(count: rows * H), FloatBuffer(count: rows * H)]
         scratchC = FloatBuffer(count: B * H)
         logits = FloatBuffer(count: rows * V)
-        packedWh = (0..<L).map { _ in PackedMatrix(k: config.hiddenSize, n: GH, weights: weights) }
-        packedWx = (0..<L).map { k in PackedMatrix(k: k == 0 ? 0 : config.hiddenSize, n: GH, weights: weights) }
-        packedHead = PackedMatrix(k: config.hiddenSize, n: config.vocabSize, weights: weights)
+        packed = PackedWeights(config: config, weights: weights)
         weightsChanged()
     }
 
     /// Packs the current `parameters` again; call after changing them.
-    public func weightsChanged() {
-        let p = parameters, GH = G * H
-        for k in 0..<L {
-            packedWh[k].pack(p.wh(k), ldb: GH)
-            if k > 0 { packedWx[k].pack(p.wx(k), ldb: GH) }
-        }
-        packedHead.pack(p.headW, ldb: V)
-    }
+    public func weightsChanged() { packed.pack(parameters) }
 
     /// Every stream back to the fresh state.
     public func reset() {
@@ -108,10 +97,10 @@ public final class BatchPredictor {
             if k == 0 {
                 gatherAddRows(rows: rows, cols: GH, table: p.wx(0), indices: inputs, into: zp)
             } else {
-                matmul(m: rows, a: below, lda: H, packed: packedWx[k], c: zp, ldc: GH, accumulate: true)
+                matmul(m: rows, a: below, lda: H, packed: packed.wx[k], c: zp, ldc: GH, accumulate: true)
             }
             // the recurrence, one step (B rows) at a time
-            let hk = h[k].pointer, ck = c.isEmpty ? nil : c[k].pointer, wh = packedWh[k]
+            let hk = h[k].pointer, ck = c.isEmpty ? nil : c[k].pointer, wh = packed.wh[k]
             for t in 0..<T {
                 let zt = zp + t * B * GH, ht = out + t * B * H, kt = kinds + t * B
                 var allFeed = true
@@ -150,6 +139,6 @@ public final class BatchPredictor {
         // head: logits = top·head.w + head.b
         let top = outs[(L - 1) & 1].pointer, lg = logits.pointer
         broadcastRows(rows: rows, cols: V, p.headB, into: lg)
-        matmul(m: rows, a: top, lda: H, packed: packedHead, c: lg, ldc: V, accumulate: true)
+        matmul(m: rows, a: top, lda: H, packed: packed.head, c: lg, ldc: V, accumulate: true)
     }
 }

@@ -36,11 +36,9 @@ public final class Predictor {
         }
     }
     // packed copies of the weights: per layer wh (H, G·H) and wx (In, G·H) (layer 0's wx is a lookup), head.w
-    private let packedWh: [PackedMatrix]
-    private let packedWx: [PackedMatrix]
-    private let packedHead: PackedMatrix
+    private let packed: PackedWeights
     /// The format the packed weights are held in.
-    public let weights: WeightFormat
+    public var weights: WeightFormat { packed.head.weights }
 
     /// `recurrentPacking`: storage for the packed `wh` of each layer to borrow instead of owning a copy (the
     /// trainer lends its network's, which the network packs again at its next step anyway). `weights`: the
@@ -60,29 +58,12 @@ public final class Predictor {
         outs = [FloatBuffer(count: maxChunk * config.hiddenSize), FloatBuffer(count: maxChunk * config.hiddenSize)]
         scratchC = FloatBuffer(count: config.hiddenSize)
         logits = FloatBuffer(count: maxChunk * config.vocabSize)
-        let GH = config.cell.gates * config.hiddenSize
-        if let borrowed = recurrentPacking {
-            precondition(borrowed.count == config.layers && borrowed.allSatisfy { $0.k == config.hiddenSize && $0.n == GH })
-            precondition(weights == .fp32, "borrowed packing is fp32")
-            packedWh = borrowed
-        } else {
-            packedWh = (0..<config.layers).map { _ in PackedMatrix(k: config.hiddenSize, n: GH, weights: weights) }
-        }
-        packedWx = (0..<config.layers).map { k in PackedMatrix(k: k == 0 ? 0 : config.hiddenSize, n: GH, weights: weights) }
-        packedHead = PackedMatrix(k: config.hiddenSize, n: config.vocabSize, weights: weights)
-        self.weights = weights
+        packed = PackedWeights(config: config, weights: weights, recurrentPacking: recurrentPacking)
         weightsChanged()
     }
 
     /// Packs the current `parameters` again; call after changing them.
-    public func weightsChanged() {
-        let p = parameters, GH = G * H
-        for k in 0..<L {
-            packedWh[k].pack(p.wh(k), ldb: GH)
-            if k > 0 { packedWx[k].pack(p.wx(k), ldb: GH) }
-        }
-        packedHead.pack(p.headW, ldb: V)
-    }
+    public func weightsChanged() { packed.pack(parameters) }
 
     /// Back to the fresh state (all zeros).
     public func reset() {
@@ -124,10 +105,10 @@ public final class Predictor {
             if k == 0 {
                 gatherAddRows(rows: C, cols: GH, table: p.wx(0), indices: inputs, into: zp)
             } else {
-                matmul(m: C, a: below, lda: H, packed: packedWx[k], c: zp, ldc: GH, accumulate: true)
+                matmul(m: C, a: below, lda: H, packed: packed.wx[k], c: zp, ldc: GH, accumulate: true)
             }
             // the recurrence, one character at a time
-            let hk = h[k].pointer, wh = packedWh[k]
+            let hk = h[k].pointer, wh = packed.wh[k]
             for t in 0..<C {
                 let zt = zp + t * GH, ht = out + t * H
                 switch config.cell {
@@ -149,6 +130,6 @@ public final class Predictor {
         // head: logits = top·head.w + head.b
         let top = outs[(L - 1) & 1].pointer, lg = logits.pointer
         broadcastRows(rows: C, cols: V, p.headB, into: lg)
-        matmul(m: C, a: top, lda: H, packed: packedHead, c: lg, ldc: V, accumulate: true)
+        matmul(m: C, a: top, lda: H, packed: packed.head, c: lg, ldc: V, accumulate: true)
     }
 }

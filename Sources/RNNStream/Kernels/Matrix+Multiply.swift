@@ -231,6 +231,21 @@ private struct TileOperands {
     let packedB: UnsafePointer<Float>?
     let packedB16: UnsafePointer<UInt16>?
     let nPad: Int
+
+    /// Ã for rows i0 ..< i0+mt of k-block pc (kc long) in fp32: a slice of sharedA, or packed into `into`.
+    func aBlock(i0: Int, mt: Int, pc: Int, kc: Int, into: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
+        if let sharedA { return sharedA + pc * mPad + i0 * kc }
+        packA(a, i0: i0, rows: mt, p0: pc, kc: kc, into: into)
+        return UnsafePointer(into)
+    }
+
+    /// B̃ for columns j0 ..< j0+nt of k-block pc in fp32: a slice of the pre-packed B (PackedMatrix: k-block
+    /// pc at packedB + pc·nPad, its panel j0/16 at + j0·kc), or packed into `into`.
+    func bBlock(j0: Int, nt: Int, pc: Int, kc: Int, into: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
+        if let packedB { return packedB + pc * nPad + j0 * kc }
+        packBBlock(b, p0: pc, kc: kc, j0: j0, cols: nt, into: into)
+        return UnsafePointer(into)
+    }
 }
 
 /// The scratch regions of one task (scratchFloats floats).
@@ -280,21 +295,8 @@ private func gemmTile(
         let kc = min(kcMax, k - pc)
         // The first k-block overwrites C unless accumulating; later blocks add to it.
         let add = accumulate || pc > 0
-        let aBlock: UnsafePointer<Float>
-        if let sharedA = o.sharedA {
-            aBlock = sharedA + pc * o.mPad + i0 * kc
-        } else {
-            packA(o.a, i0: i0, rows: mt, p0: pc, kc: kc, into: sc.aPacked)
-            aBlock = UnsafePointer(sc.aPacked)
-        }
-        let bBlock: UnsafePointer<Float>
-        if let packedB = o.packedB {
-            // Pre-packed B (PackedMatrix): k-block pc at packedB + pc·nPad, its panel j0/16 at + j0·kc.
-            bBlock = packedB + pc * o.nPad + j0 * kc
-        } else {
-            packBBlock(o.b, p0: pc, kc: kc, j0: j0, cols: nt, into: sc.bPacked)
-            bBlock = UnsafePointer(sc.bPacked)
-        }
+        let aBlock = o.aBlock(i0: i0, mt: mt, pc: pc, kc: kc, into: sc.aPacked)
+        let bBlock = o.bBlock(j0: j0, nt: nt, pc: pc, kc: kc, into: sc.bPacked)
         var jr = 0
         while jr < nt {
             let cols = min(nr, nt - jr)
@@ -356,13 +358,7 @@ private func gemmTileBF16(
         if let sharedA16 = o.sharedA16 {
             a16 = sharedA16 + bf16BlockOffset(pc: pc, kcMax: kcMax, width: o.mPad) + i0 * kc2
         } else {
-            let aBlock: UnsafePointer<Float>
-            if let sharedA = o.sharedA {
-                aBlock = sharedA + pc * o.mPad + i0 * kc
-            } else {
-                packA(o.a, i0: i0, rows: mt, p0: pc, kc: kc, into: sc.aPacked)
-                aBlock = UnsafePointer(sc.aPacked)
-            }
+            let aBlock = o.aBlock(i0: i0, mt: mt, pc: pc, kc: kc, into: sc.aPacked)
             for g in 0..<ceilDiv(mt, mr) {
                 rnn_bf16_pack_pairs(aBlock + g * mr * kc, mr, kc, sc.a16 + g * mr * kc2)
             }
@@ -373,13 +369,7 @@ private func gemmTileBF16(
         if let packedB16 = o.packedB16 {
             b16 = packedB16 + bf16BlockOffset(pc: pc, kcMax: kcMax, width: o.nPad) + j0 * kc2
         } else {
-            let bBlock: UnsafePointer<Float>
-            if let packedB = o.packedB {
-                bBlock = packedB + pc * o.nPad + j0 * kc
-            } else {
-                packBBlock(o.b, p0: pc, kc: kc, j0: j0, cols: nt, into: sc.bPacked)
-                bBlock = UnsafePointer(sc.bPacked)
-            }
+            let bBlock = o.bBlock(j0: j0, nt: nt, pc: pc, kc: kc, into: sc.bPacked)
             for q in 0..<ceilDiv(nt, nr) {
                 rnn_bf16_pack_pairs(bBlock + q * nr * kc, nr, kc, sc.b16 + q * nr * kc2)
             }

@@ -220,6 +220,14 @@ func scoreStream(
     path: String, standardInput: Int32 = STDIN_FILENO, scorer: StreamScorer, resetEachLine: Bool, flushLines: Bool,
     afterRead: () throws -> Bool
 ) throws -> ScoreTotals {
+    return try withInput(path, standardInput: standardInput) { fd, subject in
+        try scoreStream(fd: fd, subject: subject, scorer: scorer, resetEachLine: resetEachLine, flushLines: flushLines,
+                        afterRead: afterRead)
+    }
+}
+
+/// Runs `body` with `path` opened for reading ("-": `standardInput`, left open) and the name errors give it.
+func withInput<R>(_ path: String, standardInput: Int32, _ body: (Int32, String) throws -> R) throws -> R {
     let subject = path == "-" ? "standard input" : path
     var fd = standardInput
     if path != "-" {
@@ -227,8 +235,7 @@ func scoreStream(
         guard fd >= 0 else { throw ToolError(subject: subject, cause: systemErrorMessage(errno)) }
     }
     defer { if path != "-" { close(fd) } }
-    return try scoreStream(fd: fd, subject: subject, scorer: scorer, resetEachLine: resetEachLine, flushLines: flushLines,
-                           afterRead: afterRead)
+    return try body(fd, subject)
 }
 
 /// `scoreStream(path:…)` on an open descriptor (not closed), errors about `subject`.
@@ -265,32 +272,27 @@ func scoreFile(
     vocabulary: Vocabulary, candidates: Int, onCharacter: ((ScoredCharacter) -> Void)?, flushLines: Bool,
     afterRead: () throws -> Bool
 ) throws -> ScoreTotals {
-    let subject = path == "-" ? "standard input" : path
-    var fd = standardInput
-    if path != "-" {
-        fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw ToolError(subject: subject, cause: systemErrorMessage(errno)) }
-    }
-    defer { if path != "-" { close(fd) } }
-    if request.adapt == nil && !request.resetEachLine && (request.segment != nil || request.jobs != 1) {
-        if let text = SeekableText(fd: fd, subject: subject) {
-            let n = request.segment?.count ?? request.jobs ?? (request.mode == .summary ? automaticJobs(size: text.size) : 1)
-            if n > 1 || request.segment != nil {
-                return try scoreSegments(text, segments: n, only: request.segment.map { $0.index - 1 }, burnIn: request.burnIn,
-                                         parameters: parameters, vocabulary: vocabulary, weights: request.precision,
-                                         candidates: candidates, onCharacter: onCharacter, afterStep: afterRead)
+    try withInput(path, standardInput: standardInput) { fd, subject in
+        if request.adapt == nil && !request.resetEachLine && (request.segment != nil || request.jobs != 1) {
+            if let text = SeekableText(fd: fd, subject: subject) {
+                let n = request.segment?.count ?? request.jobs ?? (request.mode == .summary ? automaticJobs(size: text.size) : 1)
+                if n > 1 || request.segment != nil {
+                    return try scoreSegments(text, segments: n, only: request.segment.map { $0.index - 1 }, burnIn: request.burnIn,
+                                             parameters: parameters, vocabulary: vocabulary, weights: request.precision,
+                                             candidates: candidates, onCharacter: onCharacter, afterStep: afterRead)
+                }
+            } else if request.segment != nil {
+                throw ToolError(subject: subject, cause: "--segment needs a regular file (a pipe cannot be cut into segments)")
             }
-        } else if request.segment != nil {
-            throw ToolError(subject: subject, cause: "--segment needs a regular file (a pipe cannot be cut into segments)")
         }
+        if request.resetEachLine && request.adapt == nil {
+            return try scoreLines(fd: fd, subject: subject, parameters: parameters, vocabulary: vocabulary,
+                                  weights: request.precision, candidates: candidates, onCharacter: onCharacter,
+                                  afterRead: afterRead)
+        }
+        return try scoreStream(fd: fd, subject: subject, scorer: scorer, resetEachLine: request.resetEachLine, flushLines: flushLines,
+                               afterRead: afterRead)
     }
-    if request.resetEachLine && request.adapt == nil {
-        return try scoreLines(fd: fd, subject: subject, parameters: parameters, vocabulary: vocabulary,
-                              weights: request.precision, candidates: candidates, onCharacter: onCharacter,
-                              afterRead: afterRead)
-    }
-    return try scoreStream(fd: fd, subject: subject, scorer: scorer, resetEachLine: request.resetEachLine, flushLines: flushLines,
-                           afterRead: afterRead)
 }
 
 /// Scores every file in its own worker (a pool of `workers` threads, each with its own scorer over the
