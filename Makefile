@@ -68,8 +68,9 @@ bench: build
 	@test -f bench/run.sh || { echo 'make bench: bench/run.sh does not exist yet' >&2; exit 1; }
 	bash bench/run.sh $(BENCH_ARGS)
 
-# make quality: 15 minutes of rnn-fit with default options against the PyTorch peer's best configuration from
-# its README (GRU 2x256) for 15 minutes, on tiny-shakespeare, one after the other (about 32 minutes).
+# make quality: rnn-fit with default options for 15, 5 and 60 minutes against the PyTorch recipe of
+# ../shared/bench/torch_best.py (LSTM 2x512, dropout 0.2) for 15, on tiny-shakespeare, one after the other (about
+# 100 minutes); QUALITY_ARGS='--quality-runs ours5' makes only some of them (bench/bench.py says more).
 QUALITY_ARGS ?=
 quality: build
 	bash bench/run.sh --quality $(QUALITY_ARGS)

@@ -25,10 +25,14 @@ measurement: about 8-10 minutes on an idle machine (more when it is shared); in 
 than LSTM 2x512 are stopped right after their training line (their batch-1 scoring and generation are not
 used; --full-peers keeps them).  --seconds S overrides the training budget.
 
---quality (`bash bench/run.sh --quality`, issue 4): rnn-fit --time 15m with default options vs the best
-PyTorch configuration of the peer README (GRU 2x256, B50 T50, Adam 2e-3, --seconds 900), sequentially, both
-scored on the same validation text (last 10%, one continuous stream from a zero state); prints both bpc and
-which is lower.  About 32 minutes; --quality-seconds S shortens both budgets (for trying the plumbing).
+--quality (`make quality`, issue 12): on tiny-shakespeare, one after the other, the PyTorch recipe
+(torch_best.py: LSTM 2x512, dropout 0.2, Adam 2e-3, warm-up + cosine, global-norm clip 5, staggered resets, best
+weights kept; 15 minutes) and rnn-fit with default options for 15, 5 and 60 minutes; each model scored exact
+(fp32, one continuous stream from a zero state) and with rnn-score --adapt on the validation text (last 10%).
+About 100 minutes.  --quality-runs peer15,ours15,ours5,ours60 picks which to make now; each run's record stays
+in .build/bench/quality/RUN.json and the table shows every kept run with its commit and date.
+--quality-seconds S scales the budgets (S for the 15-minute ones).  QUALITY_FIT_ARGS="--hidden 384 ..." adds
+rnn-fit options to the ours runs, for trying a change before making it a default (the row says so).
 
 Environment: PEER_PYTHON (default ~/peer-venv/bin/python; peer rows say "peer not installed" without it),
 BENCH_DATA (default ../shared/data/tinyshakespeare.txt from the repository root), BENCH_PEERS (default
@@ -581,55 +585,114 @@ def bench_infer(ctx, table, trained):
               ours_busy=max(busy_of(g) for g in gens))
 
 
-def bench_quality(ctx, table):
-    S = ctx.quality_seconds
-    val, nval = write_val_text()
-    model = os.path.join(OUT, "quality.gz")
-    logf = os.path.join(OUT, "quality.log.jsonl")
-    if os.path.exists(logf):
-        os.unlink(logf)
-    say(f"[quality] ours: rnn-fit --time {S:g}s (default options)")
-    o = run("quality_fit", [os.path.join(BIN, "rnn-fit"), "--time", f"{S:g}s", "--log", logf, "-o", model, "-q"],
-            stdin_path=DATA)
-    olog = None
-    if os.path.exists(logf):
-        with open(logf) as f:
-            olog = last_json(f.read())
-    ours_bpc, score = None, None
-    if o.ok:
-        score = run("quality_score", [os.path.join(BIN, "rnn-score"), model, val])
-        m = re.search(r"(\d+) chars\s+([\d.]+) bpc", score.stdout)
-        ours_bpc = float(m.group(2)) if m else None
-    else:
+QUALITY_RUNS = ("peer15", "ours15", "ours5", "ours60")
+
+
+def quality_dir():
+    d = os.path.join(OUT, "quality")
+    os.makedirs(d, exist_ok=True)
+    return d
+
+
+def score_json(model, text, *extra):
+    """rnn-score --json [extra] MODEL TEXT -> (record, child): the exact fresh-state score of the whole text."""
+    c = run("quality_score" + "".join(e.strip("-") for e in extra),
+            [os.path.join(BIN, "rnn-score"), "--json", "--precision", "fp32", *extra, model, text])
+    return (last_json(c.stdout) if c.ok else None), c
+
+
+def quality_ours(ctx, name, seconds, val):
+    """rnn-fit --time SECONDS with default options (plus QUALITY_FIT_ARGS, for trying a change), then the exact
+    validation score and the --adapt one."""
+    model = os.path.join(quality_dir(), name + ".gz")
+    logf = os.path.join(quality_dir(), name + ".log.jsonl")
+    extra = os.environ.get("QUALITY_FIT_ARGS", "").split()
+    say(f"[quality] {name}: rnn-fit --time {seconds:g}s {' '.join(extra) or '(default options)'}")
+    o = run("quality_" + name, [os.path.join(BIN, "rnn-fit"), "--time", f"{seconds:g}s", *extra, "--log", logf,
+                                "-o", model, "-q"], stdin_path=DATA)
+    rec = {"run": name, "impl": "rnnstream", "seconds": seconds, "fit_args": extra, "rc": o.rc,
+           "busy": busy_of(o)}
+    if not o.ok:
         say(f"  rnn-fit failed (rc {o.rc}):\n{o.err_tail()}")
-    pj, p = None, None
-    if ctx.peer_ok:
-        say(f"[quality] peer: torch_charrnn.py GRU 2x256 B50 T50 Adam 2e-3 --seconds {S:g}")
-        p = run("quality_peer", [PEER_PYTHON, os.path.join(PEERS, "torch_charrnn.py"), "--data", DATA,
-                                 "--model", "gru", "--layers", "2", "--hidden", "256", "--seq", "50", "--batch", "50",
-                                 "--optimizer", "adam", "--lr", "2e-3", "--threads", "2", "--seconds", f"{S:g}"])
-        pj = last_json(p.stdout) if p.ok else None
-        if pj is None:
-            say(f"  peer failed (rc {p.rc}):\n{p.err_tail()}")
-    peer_bpc = pj.get("val_bpc") if pj else None
-    ctx.results["quality"] = {"seconds": S, "ours_log_last": olog, "ours_score": score and score.stdout.strip(),
-                              "ours_val_bpc": ours_bpc, "peer": pj and {k: v for k, v in pj.items()
-                                                                        if k != "sample_head"},
-                              "ours_contention": o.contention, "peer_contention": p and p.contention}
-    note = "same val text, continuous, zero state"
-    if olog and olog.get("best_val_bpc") is not None:
-        note += f"; rnn-fit's own best val {olog['best_val_bpc']:.3f}"
-    table.add("quality", f"val bpc after {S:g} s (peer: GRU 2x256)", ours_bpc, peer_bpc, unit="bpc",
-              lower_better=True, target=("ratio", 1.0), note=note, ours_busy=busy_of(o), peer_busy=busy_of(p),
-              peer_missing=not ctx.peer_ok, peer_name="PyTorch GRU 2x256")
-    if ours_bpc is not None and peer_bpc is not None:
-        lower = "rnnstream" if ours_bpc < peer_bpc else ("PyTorch" if peer_bpc < ours_bpc else "tie")
-        ctx.results["quality"]["lower"] = lower
-        ctx.quality_verdict = (f"validation bpc: rnnstream {ours_bpc:.3f}, PyTorch GRU 2x256 {peer_bpc:.3f} "
-                               f"-> lower: {lower}")
+        return rec
+    with open(logf) as f:
+        last = last_json(f.read()) or {}
+    info = subprocess.run([os.path.join(BIN, "rnn-score"), "--info", model], capture_output=True, text=True)
+    rec["model_info"] = last_json(info.stdout)
+    exact, _ = score_json(model, val)
+    adapt, _ = score_json(model, val, "--adapt")
+    rec.update({"val_bpc": exact and exact["bpc"], "adapt_bpc": adapt and adapt["bpc"],
+                "chars": last.get("chars"), "train_chars_per_s": last.get("chars_per_s"), "log_last": last})
+    return rec
 
 
-# --------------------------------------------------------------------------------------------------- main
+def quality_peer(ctx, seconds):
+    rec = {"run": "peer15", "impl": "pytorch", "seconds": seconds}
+    if not ctx.peer_ok:
+        rec["missing"] = True
+        return rec
+    argv = [PEER_PYTHON, os.path.join(PEERS, "torch_best.py"), "--data", DATA, "--model", "lstm", "--hidden", "512",
+            "--layers", "2", "--dropout", "0.2", "--threads", "2", "--seconds", f"{seconds:g}"]
+    say("[quality] peer15: " + " ".join(os.path.basename(a) for a in argv[1:]))
+    p = run("quality_peer15", argv)
+    pj = last_json(p.stdout) if p.ok else None
+    if pj is None:
+        say(f"  peer failed (rc {p.rc}):\n{p.err_tail()}")
+        return rec
+    rec.update({"val_bpc": pj.get("val_bpc"), "chars": pj.get("chars"),
+                "train_chars_per_s": pj.get("train_chars_per_s"), "busy": busy_of(p), "peer": pj})
+    return rec
+
+
+def bench_quality(ctx, table):
+    """make quality: each run's record goes to .build/bench/quality/RUN.json as soon as it ends, so that runs made
+    one at a time (--quality-runs) meet in one table; every row says its commit and date."""
+    S = ctx.quality_seconds
+    val, _ = write_val_text()
+    budgets = {"peer15": S, "ours15": S, "ours5": S / 3, "ours60": 4 * S}
+    for name in ctx.quality_runs:
+        rec = quality_peer(ctx, budgets[name]) if name == "peer15" else quality_ours(ctx, name, budgets[name], val)
+        rec.update({"commit": ctx.results["commit"], "date": time.strftime("%Y-%m-%d %H:%M")})
+        with open(os.path.join(quality_dir(), name + ".json"), "w") as f:
+            json.dump(rec, f, indent=1)
+    recs = {}
+    for name in QUALITY_RUNS:
+        path = os.path.join(quality_dir(), name + ".json")
+        if os.path.exists(path):
+            with open(path) as f:
+                recs[name] = json.load(f)
+    ctx.results["quality"] = recs
+    peer = recs.get("peer15", {}).get("val_bpc")
+    goals = {"ours15": None, "ours5": 2.30, "ours60": 2.00}
+    for name in ("ours15", "ours5", "ours60"):
+        r = recs.get(name)
+        if not r:
+            continue
+        size = r.get("model_info") or {}
+        what = (f"{size.get('cell', '?')} {size.get('layers', '?')}x{size.get('hidden_size', '?')}, dropout "
+                f"{size.get('info', {}).get('dropout', '?')}" if size else "?")
+        when = f"{r['commit']} {r['date']}" + (f"; {' '.join(r['fit_args'])}" if r.get("fit_args") else "")
+        target = ("ratio", 1.0) if goals[name] is None else ("max", goals[name])
+        table.add("quality", f"val bpc, rnn-fit --time {r['seconds']:g}s ({what})", r.get("val_bpc"),
+                  peer if name == "ours15" else None, unit="bpc", lower_better=True, target=target,
+                  note=when, ours_busy=r.get("busy"), peer_missing=peer is None,
+                  peer_name="PyTorch LSTM 2x512 recipe")
+        table.add("quality", f"  same model, rnn-score --adapt", r.get("adapt_bpc"), unit="bpc",
+                  lower_better=True, note=when)
+        table.add("quality", f"  training chars/s", r.get("train_chars_per_s"),
+                  recs.get("peer15", {}).get("train_chars_per_s") if name == "ours15" else None,
+                  unit="chars/s", note=when)
+    if "peer15" in recs:
+        r = recs["peer15"]
+        table.add("quality", f"val bpc, PyTorch LSTM 2x512 recipe, {r['seconds']:g}s", r.get("val_bpc"), unit="bpc",
+                  lower_better=True, note=f"torch_best.py; {r['commit']} {r['date']}", ours_busy=r.get("busy"))
+    o15 = recs.get("ours15", {}).get("val_bpc")
+    if o15 is not None and peer is not None:
+        lower = "rnnstream" if o15 < peer else ("PyTorch" if peer < o15 else "tie")
+        ctx.quality_verdict = (f"validation bpc in {S:g} s: rnnstream defaults {o15:.3f}, PyTorch LSTM 2x512 recipe "
+                               f"{peer:.3f} -> lower: {lower}")
+
+
 class Ctx:
     pass
 
@@ -786,7 +849,11 @@ def main():
     ap.add_argument("--seconds", type=float, help="training budget per run (default 300, --quick 20)")
     ap.add_argument("--gemm-seconds", type=float, help="seconds per GEMM measurement (default 2, --quick 0.3)")
     ap.add_argument("--quality", action="store_true", help="only the 15-minute quality comparison (issue 4)")
-    ap.add_argument("--quality-seconds", type=float, default=900.0, help="budget of each --quality run")
+    ap.add_argument("--quality-seconds", type=float, default=900.0,
+                    help="the 15-minute budget of --quality (the 5- and 60-minute runs scale with it)")
+    ap.add_argument("--quality-runs", default=",".join(QUALITY_RUNS),
+                    help="which --quality runs to make now: peer15, ours15, ours5, ours60 (the table also shows "
+                         "the runs kept from before)")
     ap.add_argument("--full-peers", action="store_true",
                     help="with --quick: let every peer finish its evaluation and generation (slower)")
     ap.add_argument("--wait-idle", type=float, default=0.0, metavar="S",
@@ -812,6 +879,10 @@ def main():
     ctx.gemm_seconds = args.gemm_seconds or (0.3 if args.quick else 2.0)
     ctx.quality_seconds = args.quality_seconds
     ctx.quality_verdict = None
+    ctx.quality_runs = [r.strip() for r in args.quality_runs.split(",") if r.strip()]
+    bad = [r for r in ctx.quality_runs if r not in QUALITY_RUNS]
+    if bad:
+        ap.error(f"--quality-runs: unknown run {bad[0]} (runs: {', '.join(QUALITY_RUNS)})")
     os.makedirs(LOGS, exist_ok=True)
 
     if not args.no_build:
@@ -838,7 +909,8 @@ def main():
     }
     say(f"load average before: {' '.join(la0)}  ({os.cpu_count()} CPUs)")
     if args.quality:
-        est = 2 * ctx.quality_seconds / 60 + 2
+        est = sum({"peer15": 1, "ours15": 1, "ours5": 1 / 3, "ours60": 4}[r] for r in ctx.quality_runs) \
+            * ctx.quality_seconds / 60 + 2
     else:
         est = (("train" in groups) * 10 * ctx.train_seconds + ("infer" in groups and "train" not in groups)
                * 2 * ctx.train_seconds) / 60 + ("gemm" in groups) * (ctx.gemm_seconds * 30 + 20) / 60
