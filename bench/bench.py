@@ -585,7 +585,9 @@ def bench_infer(ctx, table, trained):
               ours_busy=max(busy_of(g) for g in gens))
 
 
-QUALITY_RUNS = ("peer15", "ours15", "ours5", "ours60")
+# --quality's runs and their budgets, in units of --quality-seconds (the 15-minute budget)
+QUALITY_BUDGETS = {"peer15": 1, "ours15": 1, "ours5": 1 / 3, "ours60": 4}
+QUALITY_RUNS = tuple(QUALITY_BUDGETS)
 
 
 def quality_dir():
@@ -595,13 +597,13 @@ def quality_dir():
 
 
 def score_json(model, text, *extra):
-    """rnn-score --json [extra] MODEL TEXT -> (record, child): the exact fresh-state score of the whole text."""
+    """rnn-score --json [extra] MODEL TEXT -> its record (None if it failed): the fp32 fresh-state score."""
     c = run("quality_score" + "".join(e.strip("-") for e in extra),
             [os.path.join(BIN, "rnn-score"), "--json", "--precision", "fp32", *extra, model, text])
-    return (last_json(c.stdout) if c.ok else None), c
+    return last_json(c.stdout) if c.ok else None
 
 
-def quality_ours(ctx, name, seconds, val):
+def quality_ours(name, seconds, val):
     """rnn-fit --time SECONDS with default options (plus QUALITY_FIT_ARGS, for trying a change), then the exact
     validation score and the --adapt one."""
     model = os.path.join(quality_dir(), name + ".gz")
@@ -619,8 +621,8 @@ def quality_ours(ctx, name, seconds, val):
         last = last_json(f.read()) or {}
     info = subprocess.run([os.path.join(BIN, "rnn-score"), "--info", model], capture_output=True, text=True)
     rec["model_info"] = last_json(info.stdout)
-    exact, _ = score_json(model, val)
-    adapt, _ = score_json(model, val, "--adapt")
+    exact = score_json(model, val)
+    adapt = score_json(model, val, "--adapt")
     rec.update({"val_bpc": exact and exact["bpc"], "adapt_bpc": adapt and adapt["bpc"],
                 "chars": last.get("chars"), "train_chars_per_s": last.get("chars_per_s"), "log_last": last})
     return rec
@@ -649,9 +651,9 @@ def bench_quality(ctx, table):
     one at a time (--quality-runs) meet in one table; every row says its commit and date."""
     S = ctx.quality_seconds
     val, _ = write_val_text()
-    budgets = {"peer15": S, "ours15": S, "ours5": S / 3, "ours60": 4 * S}
     for name in ctx.quality_runs:
-        rec = quality_peer(ctx, budgets[name]) if name == "peer15" else quality_ours(ctx, name, budgets[name], val)
+        seconds = QUALITY_BUDGETS[name] * S
+        rec = quality_peer(ctx, seconds) if name == "peer15" else quality_ours(name, seconds, val)
         rec.update({"commit": ctx.results["commit"], "date": time.strftime("%Y-%m-%d %H:%M")})
         with open(os.path.join(quality_dir(), name + ".json"), "w") as f:
             json.dump(rec, f, indent=1)
@@ -675,7 +677,7 @@ def bench_quality(ctx, table):
         target = ("ratio", 1.0) if goals[name] is None else ("max", goals[name])
         table.add("quality", f"val bpc, rnn-fit --time {r['seconds']:g}s ({what})", r.get("val_bpc"),
                   peer if name == "ours15" else None, unit="bpc", lower_better=True, target=target,
-                  note=when, ours_busy=r.get("busy"), peer_missing=peer is None,
+                  note=when, ours_busy=r.get("busy"), peer_missing=not ctx.peer_ok,
                   peer_name="PyTorch LSTM 2x512 recipe")
         table.add("quality", f"  same model, rnn-score --adapt", r.get("adapt_bpc"), unit="bpc",
                   lower_better=True, note=when)
@@ -693,6 +695,7 @@ def bench_quality(ctx, table):
                                f"{peer:.3f} -> lower: {lower}")
 
 
+# --------------------------------------------------------------------------------------------------- main
 class Ctx:
     pass
 
@@ -848,7 +851,7 @@ def main():
                     help="comma-separated groups: gemm, train, infer, precision, stream")
     ap.add_argument("--seconds", type=float, help="training budget per run (default 300, --quick 20)")
     ap.add_argument("--gemm-seconds", type=float, help="seconds per GEMM measurement (default 2, --quick 0.3)")
-    ap.add_argument("--quality", action="store_true", help="only the 15-minute quality comparison (issue 4)")
+    ap.add_argument("--quality", action="store_true", help="only the quality runs of make quality (issue 12)")
     ap.add_argument("--quality-seconds", type=float, default=900.0,
                     help="the 15-minute budget of --quality (the 5- and 60-minute runs scale with it)")
     ap.add_argument("--quality-runs", default=",".join(QUALITY_RUNS),
@@ -909,8 +912,7 @@ def main():
     }
     say(f"load average before: {' '.join(la0)}  ({os.cpu_count()} CPUs)")
     if args.quality:
-        est = sum({"peer15": 1, "ours15": 1, "ours5": 1 / 3, "ours60": 4}[r] for r in ctx.quality_runs) \
-            * ctx.quality_seconds / 60 + 2
+        est = sum(QUALITY_BUDGETS[r] for r in ctx.quality_runs) * ctx.quality_seconds / 60 + 2
     else:
         est = (("train" in groups) * 10 * ctx.train_seconds + ("infer" in groups and "train" not in groups)
                * 2 * ctx.train_seconds) / 60 + ("gemm" in groups) * (ctx.gemm_seconds * 30 + 20) / 60
