@@ -20,8 +20,8 @@ struct Fit: ParsableCommand {
         version: rnnstreamVersion)
 
     @Option(help: "Recurrent cell: rnn, lstm or gru.") var cell: CellKind = .lstm
-    @Option(help: "Hidden units per layer.") var hidden: Int = 256
-    @Option(help: "Number of stacked layers.") var layers: Int = 2
+    @Option(help: "Hidden units per layer (default: 256, or sized to --time; see rnn-fit(1)).") var hidden: Int?
+    @Option(help: "Number of stacked layers (default: 2).") var layers: Int?
     @Option(help: "Parallel streams per step.") var batch: Int = 50
     @Option(help: "Characters per truncated-BPTT chunk.") var seq: Int = 50
     @Option(help: "Optimizer: adam, rmsprop or adagrad.") var optimizer: OptimizerKind = .adam
@@ -29,7 +29,7 @@ struct Fit: ParsableCommand {
     @Option(help: "Linear learning-rate warm-up over this many steps.") var warmup: Int = 100
     @Option(help: "Learning-rate decay over the run: cosine or none.") var decay: Schedule.Decay = .cosine
     @Option(help: "Clip the gradients' global norm to this value (0: off).") var clip: Double = 5
-    @Option(help: "Dropout between layers and before the output (0 to 0.9).") var dropout: Double = 0
+    @Option(help: "Dropout between layers and before the output, 0 to 0.9 (default: 0, or sized to --time).") var dropout: Double?
     @Option(help: "Stop after this many passes over the training text.") var epochs: Double = 50
     @Option(help: "Stop after this much time, e.g. 90s, 5m, 1h30m.") var time: String?
     @Option(help: "Stop after this many updates.") var steps: Int?
@@ -54,14 +54,14 @@ struct Fit: ParsableCommand {
 
     func validate() throws {
         func check(_ ok: Bool, _ message: String) throws { if !ok { throw ValidationError(message) } }
-        try check(hidden >= 1 && hidden <= ModelConfig.maxHidden, "--hidden: must be 1...\(ModelConfig.maxHidden)")
-        try check(layers >= 1 && layers <= ModelConfig.maxLayers, "--layers: must be 1...\(ModelConfig.maxLayers)")
+        try check(hidden.map { $0 >= 1 && $0 <= ModelConfig.maxHidden } ?? true, "--hidden: must be 1...\(ModelConfig.maxHidden)")
+        try check(layers.map { $0 >= 1 && $0 <= ModelConfig.maxLayers } ?? true, "--layers: must be 1...\(ModelConfig.maxLayers)")
         try check(batch >= 1 && batch <= 4096, "--batch: must be 1...4096")
         try check(seq >= 1 && seq <= 4096, "--seq: must be 1...4096")
         try check(lr.map { $0 > 0 && $0.isFinite } ?? true, "--lr: must be a positive number")
         try check(warmup >= 0, "--warmup: must not be negative")
         try check(clip >= 0 && clip.isFinite, "--clip: must be 0 or positive")
-        try check(dropout >= 0 && dropout <= 0.9, "--dropout: must be 0...0.9")
+        try check(dropout.map { $0 >= 0 && $0 <= 0.9 } ?? true, "--dropout: must be 0...0.9")
         try check(epochs > 0 && epochs.isFinite, "--epochs: must be positive")
         try check(steps.map { $0 >= 1 } ?? true, "--steps: must be at least 1")
         try check(patience >= 0, "--patience: must not be negative")
@@ -86,8 +86,8 @@ struct Fit: ParsableCommand {
         if let threads { Threads.count = threads }
         var r = FitRequest()
         r.training.cell = cell
-        r.training.hiddenSize = hidden
-        r.training.layers = layers
+        r.training.hiddenSize = hidden ?? r.training.hiddenSize
+        r.training.layers = layers ?? r.training.layers
         r.training.batch = batch
         r.training.seq = seq
         r.training.optimizer = optimizer
@@ -95,9 +95,14 @@ struct Fit: ParsableCommand {
         r.training.warmupSteps = warmup
         r.training.decay = decay
         r.training.clip = clip
-        r.training.dropout = dropout
+        r.training.dropout = dropout ?? r.training.dropout
         r.training.epochs = epochs
         r.training.timeLimit = try time.map { try parse($0, "--time") }
+        if time != nil {
+            if hidden == nil { r.sizeToTime.insert(.hidden) }
+            if layers == nil { r.sizeToTime.insert(.layers) }
+            if dropout == nil { r.sizeToTime.insert(.dropout) }
+        }
         r.training.maxSteps = steps
         r.training.patience = patience
         r.training.validationFraction = valFrac

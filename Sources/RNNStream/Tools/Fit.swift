@@ -31,6 +31,16 @@ public struct FitRequest: Sendable {
     public var vocabPath: String? = nil
     /// The command line, stored in the model's metadata.
     public var commandLine = ""
+    /// With `--time`: the shaping options the user left to rnn-fit, chosen by `Sizing` (explicit ones are kept).
+    public var sizeToTime: SizedOptions = []
+
+    public struct SizedOptions: OptionSet, Sendable {
+        public let rawValue: Int
+        public init(rawValue: Int) { self.rawValue = rawValue }
+        public static let hidden = SizedOptions(rawValue: 1)
+        public static let layers = SizedOptions(rawValue: 2)
+        public static let dropout = SizedOptions(rawValue: 4)
+    }
 
     public init() {}
 }
@@ -81,10 +91,52 @@ private func fit(_ request: FitRequest, program: String, io: ToolStreams) throws
         options.hiddenSize = initial.config.hiddenSize
         options.layers = initial.config.layers
     }
-    let trainer: Trainer
+    // --resume: the model size is the checkpoint's, whatever a new measurement would choose
+    if let resumeBytes, !request.sizeToTime.isEmpty, let path = request.resumePath {
+        do throws(TrainingError) {
+            let stored = try Checkpoint.storedOptions(resumeBytes)
+            if request.sizeToTime.contains(.hidden), let v = stored["hidden"].flatMap(Int.init) { options.hiddenSize = v }
+            if request.sizeToTime.contains(.layers), let v = stored["layers"].flatMap(Int.init) { options.layers = v }
+            if request.sizeToTime.contains(.dropout), let v = stored["dropout"].flatMap(Double.init) { options.dropout = v }
+        } catch {
+            throw ToolError(subject: path, cause: error.description)
+        }
+    }
+    let sizing = initial == nil && resumeBytes == nil && options.timeLimit != nil ? request.sizeToTime : []
+    var choice: Sizing.Choice? = nil
+    /// Sizes `options` to the time (`Sizing`) and takes the measuring out of the time limit.
+    func size(vocabSize: Int, batch: Int, seq: Int, trainCharacters: Int?) {
+        guard !sizing.isEmpty, let budget = options.timeLimit else { return }
+        let start = Date()
+        let o = options
+        var c = Sizing.choose(
+            widths: sizing.contains(.hidden) ? Sizing.widths : [o.hiddenSize],
+            layers: sizing.contains(.layers) ? Sizing.defaultLayers : o.layers,
+            dropout: sizing.contains(.dropout) ? nil : o.dropout, budget: budget, trainCharacters: trainCharacters
+        ) { width in
+            let config = ModelConfig(cell: o.cell, vocabSize: vocabSize, hiddenSize: width,
+                                     layers: sizing.contains(.layers) ? Sizing.defaultLayers : o.layers)
+            return (config.parameterCount, Sizing.measureRate(config: config, batch: batch, seq: seq,
+                                                              precision: o.precision, dropout: 0))
+        }
+        c.probeSeconds = Date().timeIntervalSince(start)
+        options.hiddenSize = c.hiddenSize
+        options.layers = c.layers
+        options.dropout = c.dropout
+        options.timeLimit = max(budget - c.probeSeconds, Trainer.minimumTimeLimit)
+        choice = c
+        if !request.quiet {
+            writeDiagnostic(program + ": sized to the time: " + c.summary
+                            + String(format: "; measuring took %.1fs of the budget", c.probeSeconds) + "\n", fd: io.error)
+        }
+    }
+    var trainer: Trainer
     var sha = ""
     if request.stream {
-        trainer = try streamTrainer(request, options: options, initial: initial, io: io)
+        trainer = try streamTrainer(request, options: options, initial: initial, io: io) { vocabSize in
+            size(vocabSize: vocabSize, batch: options.batch, seq: options.seq, trainCharacters: nil)
+            return options
+        }
     } else {
         let bytes = try readWholeFile(path: "-", limit: fitInputLimit, standardInput: io.input)
         // the bytes become indices directly: no array of the text's scalars (4 bytes per character) in between
@@ -114,7 +166,15 @@ private func fit(_ request: FitRequest, program: String, io: ToolStreams) throws
         }
         guard !text.isEmpty else { throw ToolError(subject: "standard input", cause: "no text to train on") }
         sha = SHA256.hex(of: bytes)
-        do { trainer = try Trainer(text: text, vocabulary: vocabulary, options: options) } catch {
+        do throws(TrainingError) {
+            trainer = try Trainer(text: text, vocabulary: vocabulary, options: options)
+            if !sizing.isEmpty {
+                // the batch and seq the trainer settled on (a small text shrinks them) are the ones measured
+                size(vocabSize: vocabulary.count, batch: trainer.batch, seq: trainer.seq,
+                     trainCharacters: trainer.trainCount)
+                trainer = try Trainer(text: text, vocabulary: vocabulary, options: options)
+            }
+        } catch {
             throw ToolError(subject: "standard input", cause: error.description)
         }
     }
@@ -199,6 +259,7 @@ private func fit(_ request: FitRequest, program: String, io: ToolStreams) throws
     var model = result.model
     model.info["tool_version"] = rnnstreamVersion
     model.info["options"] = request.commandLine
+    if let choice { model.info["sizing"] = choice.summary }
     if let stream = trainer.stream {
         model.info["stream"] = "true"
         model.info["unknown_chars"] = String(stream.unknown)
@@ -283,8 +344,8 @@ private func jsonLine(_ p: TrainingProgress) -> String {
 public let streamVocabularyPrefix = 1 << 20
 
 /// `--stream`: the vocabulary from --init, --vocab, or the first MiB of the stream; batches read as training goes.
-private func streamTrainer(_ request: FitRequest, options: TrainingOptions, initial: Model?,
-                           io: ToolStreams) throws(ToolError) -> Trainer {
+private func streamTrainer(_ request: FitRequest, options: TrainingOptions, initial: Model?, io: ToolStreams,
+                           sized: (_ vocabSize: Int) -> TrainingOptions) throws(ToolError) -> Trainer {
     var reader = UTF8Reader(fd: io.input)
     var prefix: [Unicode.Scalar] = []
     let given = try givenVocabulary(request, initial: initial, io: io)
@@ -301,6 +362,7 @@ private func streamTrainer(_ request: FitRequest, options: TrainingOptions, init
     guard vocabulary.count >= 1, vocabulary.count <= ModelConfig.maxVocab else {
         throw ToolError(subject: "standard input", cause: "too many distinct characters (\(vocabulary.count))")
     }
+    let options = sized(vocabulary.count)
     // the reader already consumed the prefix's bytes; the batches continue from the same descriptor
     let batches = StreamBatches(fd: io.input, prefix: prefix, vocabulary: vocabulary, batch: options.batch,
                                 steps: options.seq, passes: max(1, Int(options.epochs.rounded(.up))),

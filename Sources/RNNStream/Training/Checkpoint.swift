@@ -106,17 +106,30 @@ public enum Checkpoint {
         return Gzip.compress(file.encoded(), level: 1)
     }
 
-    /// Restores a state for `trainer`, which must have been made from the same text and shaping options.
-    public static func decode(_ bytes: [UInt8], trainer: Trainer, textSHA256: String) throws(TrainingError) -> (TrainingState, seconds: Double) {
-        let file: SafeTensorsFile
+    /// The shaping options stored in a checkpoint (`shapeOptions`' keys), read before a trainer exists: a resumed
+    /// `--time` run takes its model size from them instead of sizing again (`Sizing`).
+    public static func storedOptions(_ bytes: [UInt8]) throws(TrainingError) -> [String: String] {
+        let meta = try readFile(bytes).metadata
+        guard meta[Key.format.name] == format else { throw TrainingError("not an rnnstream checkpoint") }
+        var out: [String: String] = [:]
+        for (k, v) in meta where k.hasPrefix(Key.option("")) { out[String(k.dropFirst(Key.option("").count))] = v }
+        return out
+    }
+
+    private static func readFile(_ bytes: [UInt8]) throws(TrainingError) -> SafeTensorsFile {
         do {
             let raw = try Gzip.decompress(bytes, maxOutput: 4 * weightsFileMemoryLimit)
-            file = try SafeTensorsFile.decode(raw)
+            return try SafeTensorsFile.decode(raw)
         } catch let e as GzipError {
             throw TrainingError(e.description)
         } catch {
             throw TrainingError("\(error)")
         }
+    }
+
+    /// Restores a state for `trainer`, which must have been made from the same text and shaping options.
+    public static func decode(_ bytes: [UInt8], trainer: Trainer, textSHA256: String) throws(TrainingError) -> (TrainingState, seconds: Double) {
+        let file = try readFile(bytes)
         let meta = file.metadata
         guard meta[Key.format.name] == format else { throw TrainingError("not an rnnstream checkpoint") }
         guard meta[Key.version.name] == version else {

@@ -130,13 +130,16 @@ public final class Trainer {
     public static let sampleLength = 200
     /// The smallest duration divided by in a rate, so that a run of zero seconds reports a finite rate.
     static let minimumSeconds = 1e-9
+    /// The shortest time limit a run is given when measuring for `Sizing` used up its budget: one step.
+    public static let minimumTimeLimit = 1e-3
 
     public let options: TrainingOptions
     public let vocabulary: Vocabulary
     public let config: ModelConfig
     /// The whole in-memory text, shared with the caller (no copy): training reads its first `trainCount`.
     private let train: [Int32]
-    private let trainCount: Int
+    /// Characters of the in-memory text used for training (the rest is held out).
+    public let trainCount: Int
     private let fixedValidation: [Int32]
     /// `--stream`: batches read from a stream instead of `train`.
     public let stream: StreamBatches?
