@@ -25,7 +25,7 @@ struct Fit: ParsableCommand {
     @Option(help: "Parallel streams per step.") var batch: Int = 50
     @Option(help: "Characters per truncated-BPTT chunk.") var seq: Int = 50
     @Option(help: "Optimizer: adam, rmsprop or adagrad.") var optimizer: OptimizerKind = .adam
-    @Option(help: "Learning rate (default: 0.002 for adam and rmsprop, 0.1 for adagrad).") var lr: Double?
+    @Option(help: "Learning rate (default: 0.002 for adam and rmsprop, 0.1 for adagrad; twice that for a short --time run).") var lr: Double?
     @Option(help: "Linear learning-rate warm-up over this many steps.") var warmup: Int = 100
     @Option(help: "Learning-rate decay over the run: cosine or none.") var decay: Schedule.Decay = .cosine
     @Option(help: "Clip the gradients' global norm to this value (0: off).") var clip: Double = 5
@@ -102,6 +102,7 @@ struct Fit: ParsableCommand {
             if hidden == nil { r.sizeToTime.insert(.hidden) }
             if layers == nil { r.sizeToTime.insert(.layers) }
             if dropout == nil { r.sizeToTime.insert(.dropout) }
+            if lr == nil { r.sizeToTime.insert(.learningRate) }
         }
         r.training.maxSteps = steps
         r.training.patience = patience

@@ -9,21 +9,22 @@ import RNNTools
 @Suite struct SizingTests {
     @Test func choosesTheWidestWidthThatSeesEnoughCharacters() {
         var asked: [Int] = []
-        // chars/param = 1e9·budget / w⁴: with budget 100, 256 gives 23.3, 384 4.6, 512 1.5
-        let c = Sizing.choose(widths: [128, 256, 384, 512, 768], layers: 2, dropout: nil, budget: 100,
-                              trainCharacters: 10_000_000) { w in
+        // chars/param = 0.77·1e9·budget / w⁴ (sustainedShare): with budget 100, 256 gives 18, 384 3.5, 512 1.1
+        let c = Sizing.choose(widths: [128, 256, 384, 512, 768], layers: 2, dropout: nil, charactersPerStep: 2500,
+                              budget: 100, trainCharacters: 10_000_000) { w in
             asked.append(w)
             return (w * w, 1e9 / Double(w * w))
         }
         #expect(c.hiddenSize == 384 && c.layers == 2)
         #expect(asked == [128, 256, 384, 512], "the probe goes on after the first width that fails: \(asked)")
-        #expect(abs(c.estimatedCharacters - 1e11 / (384.0 * 384)) < 1)
+        #expect(abs(c.estimatedCharacters - Sizing.sustainedShare * 1e11 / (384.0 * 384)) < 1)
         // 678,168 characters over 10M of text: 0.07 epochs, no dropout
         #expect(c.dropout == 0)
     }
 
     @Test func narrowestWidthWhenNoneSeesEnough() {
-        let c = Sizing.choose(widths: [128, 256], layers: 3, dropout: nil, budget: 1e-6, trainCharacters: 1000) { w in
+        let c = Sizing.choose(widths: [128, 256], layers: 3, dropout: nil, charactersPerStep: 100,
+                              budget: 1e-6, trainCharacters: 1000) { w in
             (w * w, 1000)
         }
         #expect(c.hiddenSize == 128 && c.layers == 3)
@@ -38,10 +39,23 @@ import RNNTools
         #expect(Sizing.dropout(epochs: 10) == 0.2)
         #expect(Sizing.dropout(epochs: 500) == 0.2)
         // 1M characters in the budget over a 50k text: 20 epochs
-        let small = Sizing.choose(widths: [64], layers: 1, dropout: nil, budget: 1, trainCharacters: 50_000) { _ in (10, 1e6) }
-        #expect(small.dropout == 0.2 && small.estimatedEpochs == 20)
-        let kept = Sizing.choose(widths: [64], layers: 1, dropout: 0.35, budget: 1, trainCharacters: 50_000) { _ in (10, 1e6) }
+        let small = Sizing.choose(widths: [64], layers: 1, dropout: nil, charactersPerStep: 100, budget: 1,
+                                   trainCharacters: 50_000) { _ in (10, 1e6 / Sizing.sustainedShare) }
+        #expect(small.dropout == 0.2 && abs(small.estimatedEpochs! - 20) < 1e-9)
+        let kept = Sizing.choose(widths: [64], layers: 1, dropout: 0.35, charactersPerStep: 100, budget: 1,
+                                  trainCharacters: 50_000) { _ in (10, 1e6) }
         #expect(kept.dropout == 0.35)
+    }
+
+    /// Fewer than 2500 updates in the budget: twice the default learning rate, unless --lr was given.
+    @Test func shortRunsGetALargerLearningRate() {
+        func choice(steps: Double, rateGiven: Bool = false) -> Sizing.Choice {
+            Sizing.choose(widths: [64], layers: 1, dropout: 0, rateGiven: rateGiven, charactersPerStep: 100,
+                          budget: steps, trainCharacters: nil) { _ in (1, 100 / Sizing.sustainedShare) }
+        }
+        #expect(choice(steps: 2499).rateFactor == 2 && abs(choice(steps: 2499).estimatedSteps - 2499) < 1e-6)
+        #expect(choice(steps: 2501).rateFactor == 1)
+        #expect(choice(steps: 10, rateGiven: true).rateFactor == 1)
     }
 
     @Test func measuredRateIsPositiveAndFinite() {
@@ -63,20 +77,24 @@ import RNNTools
         let loaded = try loadModel(path: model)
         #expect(Sizing.widths.contains(loaded.config.hiddenSize) && loaded.config.layers == Sizing.defaultLayers)
         let sizing = try #require(loaded.info["sizing"], "no sizing metadata: \(loaded.info)")
-        #expect(sizing.hasPrefix("2x\(loaded.config.hiddenSize), dropout \(loaded.info["dropout"] ?? "?")"), "\(sizing)")
+        let dropout = String(format: "%g", Double(loaded.info["dropout"] ?? "") ?? -1)
+        #expect(sizing.hasPrefix("2x\(loaded.config.hiddenSize), dropout \(dropout)"), "\(sizing)")
+        // a 3-second run is short: twice the default learning rate, and the weights say so
+        #expect(sizing.contains("learning rate 2x") && loaded.info["learning_rate"] == "0.004", "\(sizing) \(loaded.info)")
     }
 
     @Test func explicitOptionsWin() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let text = Data(englishText(scalars: 20000).utf8)
-        // all three given: nothing is measured, nothing is stored
+        // all four given: nothing is measured, nothing is stored
         let all = directory.file("all.gz")
         let fit = try CLI.run("rnn-fit", ["--time", "3s", "--steps", "2", "--hidden", "24", "--layers", "1",
-                                          "--dropout", "0.05", "-o", all], stdin: .data(text), timeout: 120)
+                                          "--dropout", "0.05", "--lr", "0.003", "-o", all], stdin: .data(text), timeout: 120)
         #expect(fit.status == 0 && !fit.err.contains("sized"), "\(fit)")
         let a = try loadModel(path: all)
         #expect(a.config.hiddenSize == 24 && a.config.layers == 1 && a.info["dropout"] == "0.05" && a.info["sizing"] == nil)
+        #expect(a.info["learning_rate"] == "0.003")
         // only the width given: layers and dropout chosen around it
         let some = directory.file("some.gz")
         let part = try CLI.run("rnn-fit", ["--time", "3s", "--steps", "2", "--hidden", "24", "--dropout", "0.3",

@@ -40,6 +40,7 @@ public struct FitRequest: Sendable {
         public static let hidden = SizedOptions(rawValue: 1)
         public static let layers = SizedOptions(rawValue: 2)
         public static let dropout = SizedOptions(rawValue: 4)
+        public static let learningRate = SizedOptions(rawValue: 8)
     }
 
     public init() {}
@@ -98,6 +99,7 @@ private func fit(_ request: FitRequest, program: String, io: ToolStreams) throws
             if request.sizeToTime.contains(.hidden), let v = stored["hidden"].flatMap(Int.init) { options.hiddenSize = v }
             if request.sizeToTime.contains(.layers), let v = stored["layers"].flatMap(Int.init) { options.layers = v }
             if request.sizeToTime.contains(.dropout), let v = stored["dropout"].flatMap(Double.init) { options.dropout = v }
+            if request.sizeToTime.contains(.learningRate), let v = stored["lr"].flatMap(Double.init) { options.learningRate = v }
         } catch {
             throw ToolError(subject: path, cause: error.description)
         }
@@ -112,17 +114,20 @@ private func fit(_ request: FitRequest, program: String, io: ToolStreams) throws
         var c = Sizing.choose(
             widths: sizing.contains(.hidden) ? Sizing.widths : [o.hiddenSize],
             layers: sizing.contains(.layers) ? Sizing.defaultLayers : o.layers,
-            dropout: sizing.contains(.dropout) ? nil : o.dropout, budget: budget, trainCharacters: trainCharacters
+            dropout: sizing.contains(.dropout) ? nil : o.dropout, rateGiven: !sizing.contains(.learningRate),
+            charactersPerStep: batch * seq, budget: budget, trainCharacters: trainCharacters
         ) { width in
             let config = ModelConfig(cell: o.cell, vocabSize: vocabSize, hiddenSize: width,
                                      layers: sizing.contains(.layers) ? Sizing.defaultLayers : o.layers)
             return (config.parameterCount, Sizing.measureRate(config: config, batch: batch, seq: seq,
-                                                              precision: o.precision, dropout: 0))
+                                                              precision: o.precision, dropout: 0,
+                                                              optimizer: o.optimizer))
         }
         c.probeSeconds = Date().timeIntervalSince(start)
         options.hiddenSize = c.hiddenSize
         options.layers = c.layers
         options.dropout = c.dropout
+        if c.rateFactor != 1 { options.learningRate = o.resolvedLearningRate * c.rateFactor }
         options.timeLimit = max(budget - c.probeSeconds, Trainer.minimumTimeLimit)
         choice = c
         if !request.quiet {
