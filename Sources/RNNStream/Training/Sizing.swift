@@ -2,8 +2,8 @@ import Foundation
 import RNNModel
 import RNNKernels
 
-/// `rnn-fit --time` sizes the model to the time and the text when `--hidden`, `--layers` or `--dropout` is not
-/// given (explicit options always win). The rule, measured on tiny-shakespeare (rnn-fit(1), "MODEL SIZE", and
+/// `rnn-fit --time` sizes the model to the time and the text when `--hidden`, `--layers`, `--dropout` or `--lr` is not
+/// given (explicit options always win). The rule, measured on tiny-shakespeare (rnn-fit(1), "Model size", and
 /// ARCHITECTURE.md, "Sizing to the time"):
 ///
 ///     rate(w)  = training characters per second of width w on this machine, measured (`measureRate`)
