@@ -452,6 +452,19 @@ struct CLITests {
         #expect(gen.err.isEmpty, "\(gen)")
     }
 
+    /// `rnn-fit ... | head -c 10`: the reader going away before the weights are all written is a normal end too
+    /// (status 0, nothing on stderr), as it is for gzip -c.
+    @Test func fitToAClosedPipeIsANormalEnd() throws {
+        let pipe = Pipe()
+        try pipe.fileHandleForReading.close()
+        defer { try? pipe.fileHandleForWriting.close() }
+        let fit = try CLI.run("rnn-fit", ["-q", "--hidden", "16", "--layers", "1", "--steps", "5"],
+                              stdin: .data(Data(englishText(scalars: 5000).utf8)),
+                              stdout: .handle(pipe.fileHandleForWriting))
+        #expect(!fit.signaled && fit.status == 0, "\(fit)")
+        #expect(fit.err.isEmpty, "\(fit)")
+    }
+
     @Test(arguments: [("rnn-fit", ["--hidden", "0"], "--hidden"),
                       ("rnn-gen", ["--temperature", "-1", "MODEL"], "--temperature"),
                       ("rnn-gen", ["--temperature=-1", "MODEL"], "--temperature"),

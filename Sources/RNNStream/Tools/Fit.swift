@@ -281,6 +281,8 @@ private func fit(_ request: FitRequest, program: String, io: ToolStreams) throws
         do throws(OutputError) {
             try out.write(weights)
             try out.flush()
+        } catch .closedPipe {
+            // `rnn-fit | head -c 100`: the reader took what it wanted and went away, a normal end (as for gzip -c)
         } catch {
             throw ToolError(subject: "standard output", cause: error.description)
         }
