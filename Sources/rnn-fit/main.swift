@@ -22,10 +22,10 @@ struct Fit: ParsableCommand {
     @Option(help: "Recurrent cell: rnn, lstm or gru.") var cell: CellKind = .lstm
     @Option(help: "Hidden units per layer (default: 256, or sized to --time; see rnn-fit(1)).") var hidden: Int?
     @Option(help: "Number of stacked layers (default: 2).") var layers: Int?
-    @Option(help: "Parallel streams per step.") var batch: Int = 50
+    @Option(help: "Parallel streams per step (default: 50, or sized to --time).") var batch: Int?
     @Option(help: "Characters per truncated-BPTT chunk.") var seq: Int = 50
     @Option(help: "Optimizer: adam, rmsprop or adagrad.") var optimizer: OptimizerKind = .adam
-    @Option(help: "Learning rate (default: 0.002 for adam and rmsprop, 0.1 for adagrad; twice that for a short --time run).") var lr: Double?
+    @Option(help: "Learning rate (default: 0.002 for adam and rmsprop, 0.1 for adagrad; more for a short --time run).") var lr: Double?
     @Option(help: "Linear learning-rate warm-up over this many steps.") var warmup: Int = 100
     @Option(help: "Learning-rate decay over the run: cosine or none.") var decay: Schedule.Decay = .cosine
     @Option(help: "Clip the gradients' global norm to this value (0: off).") var clip: Double = 5
@@ -56,7 +56,7 @@ struct Fit: ParsableCommand {
         func check(_ ok: Bool, _ message: String) throws { if !ok { throw ValidationError(message) } }
         try check(hidden.map { $0 >= 1 && $0 <= ModelConfig.maxHidden } ?? true, "--hidden: must be 1...\(ModelConfig.maxHidden)")
         try check(layers.map { $0 >= 1 && $0 <= ModelConfig.maxLayers } ?? true, "--layers: must be 1...\(ModelConfig.maxLayers)")
-        try check(batch >= 1 && batch <= 4096, "--batch: must be 1...4096")
+        try check(batch.map { $0 >= 1 && $0 <= 4096 } ?? true, "--batch: must be 1...4096")
         try check(seq >= 1 && seq <= 4096, "--seq: must be 1...4096")
         try check(lr.map { $0 > 0 && $0.isFinite } ?? true, "--lr: must be a positive number")
         try check(warmup >= 0, "--warmup: must not be negative")
@@ -88,7 +88,7 @@ struct Fit: ParsableCommand {
         r.training.cell = cell
         r.training.hiddenSize = hidden ?? r.training.hiddenSize
         r.training.layers = layers ?? r.training.layers
-        r.training.batch = batch
+        r.training.batch = batch ?? r.training.batch
         r.training.seq = seq
         r.training.optimizer = optimizer
         r.training.learningRate = lr
@@ -103,6 +103,7 @@ struct Fit: ParsableCommand {
             if layers == nil { r.sizeToTime.insert(.layers) }
             if dropout == nil { r.sizeToTime.insert(.dropout) }
             if lr == nil { r.sizeToTime.insert(.learningRate) }
+            if batch == nil { r.sizeToTime.insert(.batch) }
         }
         r.training.maxSteps = steps
         r.training.patience = patience

@@ -10,7 +10,7 @@ import RNNTools
     @Test func choosesTheWidestWidthThatSeesEnoughCharacters() {
         var asked: [Int] = []
         // chars/param = 0.77·1e9·budget / w⁴ (sustainedShare): with budget 100, 256 gives 18, 384 3.5, 512 1.1
-        let c = Sizing.choose(widths: [128, 256, 384, 512, 768], layers: 2, dropout: nil, charactersPerStep: 2500,
+        let c = Sizing.choose(widths: [128, 256, 384, 512, 768], layers: 2, dropout: nil, batch: 50, seq: 50,
                               budget: 100, trainCharacters: 10_000_000) { w in
             asked.append(w)
             return (w * w, 1e9 / Double(w * w))
@@ -23,7 +23,7 @@ import RNNTools
     }
 
     @Test func narrowestWidthWhenNoneSeesEnough() {
-        let c = Sizing.choose(widths: [128, 256], layers: 3, dropout: nil, charactersPerStep: 100,
+        let c = Sizing.choose(widths: [128, 256], layers: 3, dropout: nil, batch: 10, seq: 10,
                               budget: 1e-6, trainCharacters: 1000) { w in
             (w * w, 1000)
         }
@@ -39,23 +39,39 @@ import RNNTools
         #expect(Sizing.dropout(epochs: 10) == 0.2)
         #expect(Sizing.dropout(epochs: 500) == 0.2)
         // 1M characters in the budget over a 50k text: 20 epochs
-        let small = Sizing.choose(widths: [64], layers: 1, dropout: nil, charactersPerStep: 100, budget: 1,
+        let small = Sizing.choose(widths: [64], layers: 1, dropout: nil, batch: 10, seq: 10, budget: 1,
                                    trainCharacters: 50_000) { _ in (10, 1e6 / Sizing.sustainedShare) }
         #expect(small.dropout == 0.2 && abs(small.estimatedEpochs! - 20) < 1e-9)
-        let kept = Sizing.choose(widths: [64], layers: 1, dropout: 0.35, charactersPerStep: 100, budget: 1,
+        let kept = Sizing.choose(widths: [64], layers: 1, dropout: 0.35, batch: 10, seq: 10, budget: 1,
                                   trainCharacters: 50_000) { _ in (10, 1e6) }
         #expect(kept.dropout == 0.35)
     }
 
-    /// Fewer than 2500 updates in the budget: twice the default learning rate, unless --lr was given.
-    @Test func shortRunsGetALargerLearningRate() {
-        func choice(steps: Double, rateGiven: Bool = false) -> Sizing.Choice {
-            Sizing.choose(widths: [64], layers: 1, dropout: 0, rateGiven: rateGiven, charactersPerStep: 100,
-                          budget: steps, trainCharacters: nil) { _ in (1, 100 / Sizing.sustainedShare) }
+    /// Fewer than 20M characters in the budget: a short run, the cell's short-run batch and learning-rate factor
+    /// (an LSTM: batch 32 and 12 times adam's default), each unless given (a batch a small text shrank stays).
+    @Test func shortRunsGetSmallerBatchesAndALargerLearningRate() {
+        func choice(characters: Double, batch: Int = 50, batchGiven: Bool = false, rateGiven: Bool = false,
+                    cell: CellKind = .lstm, optimizer: OptimizerKind = .adam) -> Sizing.Choice {
+            Sizing.choose(widths: [64], layers: 1, dropout: 0, rateGiven: rateGiven, cell: cell, optimizer: optimizer,
+                          batch: batch, batchGiven: batchGiven,
+                          seq: 50, budget: 1, trainCharacters: nil) { _ in (1, characters / Sizing.sustainedShare) }
         }
-        #expect(choice(steps: 2499).rateFactor == 2 && abs(choice(steps: 2499).estimatedSteps - 2499) < 1e-6)
-        #expect(choice(steps: 2501).rateFactor == 1)
-        #expect(choice(steps: 10, rateGiven: true).rateFactor == 1)
+        let short = choice(characters: 19.99e6)
+        #expect(short.rateFactor == 12 && short.batch == 32)
+        #expect(abs(short.estimatedSteps - 19.99e6 / Double(32 * 50)) < 1e-6)
+        let long = choice(characters: 20.01e6)
+        #expect(long.rateFactor == 1 && long.batch == 50 && abs(long.estimatedSteps - 20.01e6 / 2500) < 1e-6)
+        #expect(choice(characters: 1e6, rateGiven: true).rateFactor == 1 && choice(characters: 1e6, rateGiven: true).batch == 32)
+        #expect(choice(characters: 1e6, batch: 64, batchGiven: true).batch == 64)
+        #expect(choice(characters: 1e6, batch: 64, batchGiven: true).rateFactor == 12)
+        #expect(choice(characters: 1e6, batch: 8).batch == 8, "a batch the text shrank stays")
+        // a GRU or RNN: twice the rate, the run's batch; rmsprop and adagrad (not measured) keep their rates
+        for cell in [CellKind.gru, .rnn] {
+            let c = choice(characters: 1e6, cell: cell)
+            #expect(c.rateFactor == 2 && c.batch == 50)
+        }
+        let other = choice(characters: 1e6, optimizer: .adagrad)
+        #expect(other.rateFactor == 1 && other.batch == 50)
     }
 
     @Test func measuredRateIsPositiveAndFinite() {
@@ -79,22 +95,25 @@ import RNNTools
         let sizing = try #require(loaded.info["sizing"], "no sizing metadata: \(loaded.info)")
         let dropout = String(format: "%g", Double(loaded.info["dropout"] ?? "") ?? -1)
         #expect(sizing.hasPrefix("2x\(loaded.config.hiddenSize), dropout \(dropout)"), "\(sizing)")
-        // a 3-second run is short: twice the default learning rate, and the weights say so
-        #expect(sizing.contains("learning rate 2x") && loaded.info["learning_rate"] == "0.004", "\(sizing) \(loaded.info)")
+        // a 3-second run is short: batch 32 and a larger learning rate, and the weights say so
+        let rate = String(OptimizerKind.adam.defaultLearningRate * 12)
+        #expect(sizing.contains("batch 32, learning rate 12x"), "\(sizing)")
+        #expect(loaded.info["learning_rate"] == rate && loaded.info["batch"] == "32", "\(sizing) \(loaded.info)")
     }
 
     @Test func explicitOptionsWin() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let text = Data(englishText(scalars: 20000).utf8)
-        // all four given: nothing is measured, nothing is stored
+        // all five given: nothing is measured, nothing is stored
         let all = directory.file("all.gz")
         let fit = try CLI.run("rnn-fit", ["--time", "3s", "--steps", "2", "--hidden", "24", "--layers", "1",
-                                          "--dropout", "0.05", "--lr", "0.003", "-o", all], stdin: .data(text), timeout: 120)
+                                          "--dropout", "0.05", "--lr", "0.003", "--batch", "20", "-o", all],
+                              stdin: .data(text), timeout: 120)
         #expect(fit.status == 0 && !fit.err.contains("sized"), "\(fit)")
         let a = try loadModel(path: all)
         #expect(a.config.hiddenSize == 24 && a.config.layers == 1 && a.info["dropout"] == "0.05" && a.info["sizing"] == nil)
-        #expect(a.info["learning_rate"] == "0.003")
+        #expect(a.info["learning_rate"] == "0.003" && a.info["batch"] == "20")
         // only the width given: layers and dropout chosen around it
         let some = directory.file("some.gz")
         let part = try CLI.run("rnn-fit", ["--time", "3s", "--steps", "2", "--hidden", "24", "--dropout", "0.3",
@@ -108,6 +127,7 @@ import RNNTools
         #expect(p.status == 0 && !p.err.contains("sized"), "\(p)")
         let m = try loadModel(path: plain)
         #expect(m.config.hiddenSize == 256 && m.config.layers == 2 && m.info["dropout"] == "0.0" && m.info["sizing"] == nil)
+        #expect(m.info["batch"] == "50" && m.info["learning_rate"] == "0.002", "\(m.info)")
     }
 
     /// A resumed `--time` run takes its size from the checkpoint, whatever a new measurement would choose.

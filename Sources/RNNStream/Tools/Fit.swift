@@ -41,6 +41,7 @@ public struct FitRequest: Sendable {
         public static let layers = SizedOptions(rawValue: 2)
         public static let dropout = SizedOptions(rawValue: 4)
         public static let learningRate = SizedOptions(rawValue: 8)
+        public static let batch = SizedOptions(rawValue: 16)
     }
 
     public init() {}
@@ -100,6 +101,7 @@ private func fit(_ request: FitRequest, program: String, io: ToolStreams) throws
             if request.sizeToTime.contains(.layers), let v = stored["layers"].flatMap(Int.init) { options.layers = v }
             if request.sizeToTime.contains(.dropout), let v = stored["dropout"].flatMap(Double.init) { options.dropout = v }
             if request.sizeToTime.contains(.learningRate), let v = stored["lr"].flatMap(Double.init) { options.learningRate = v }
+            if request.sizeToTime.contains(.batch), let v = stored["batch"].flatMap(Int.init) { options.batch = v }
         } catch {
             throw ToolError(subject: path, cause: error.description)
         }
@@ -115,7 +117,7 @@ private func fit(_ request: FitRequest, program: String, io: ToolStreams) throws
             widths: sizing.contains(.hidden) ? Sizing.widths : [o.hiddenSize],
             layers: sizing.contains(.layers) ? Sizing.defaultLayers : o.layers,
             dropout: sizing.contains(.dropout) ? nil : o.dropout, rateGiven: !sizing.contains(.learningRate),
-            charactersPerStep: batch * seq, budget: budget, trainCharacters: trainCharacters
+            cell: o.cell, optimizer: o.optimizer, batch: batch, batchGiven: !sizing.contains(.batch), seq: seq, budget: budget, trainCharacters: trainCharacters
         ) { width in
             let config = ModelConfig(cell: o.cell, vocabSize: vocabSize, hiddenSize: width,
                                      layers: sizing.contains(.layers) ? Sizing.defaultLayers : o.layers)
@@ -127,6 +129,7 @@ private func fit(_ request: FitRequest, program: String, io: ToolStreams) throws
         options.hiddenSize = c.hiddenSize
         options.layers = c.layers
         options.dropout = c.dropout
+        if sizing.contains(.batch) { options.batch = c.batch }
         if c.rateFactor != 1 { options.learningRate = o.resolvedLearningRate * c.rateFactor }
         options.timeLimit = max(budget - c.probeSeconds, Trainer.minimumTimeLimit)
         choice = c

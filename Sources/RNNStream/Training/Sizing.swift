@@ -2,8 +2,8 @@ import Foundation
 import RNNModel
 import RNNKernels
 
-/// `rnn-fit --time` sizes the model to the time and the text when `--hidden`, `--layers`, `--dropout` or `--lr` is not
-/// given (explicit options always win). The rule, measured on tiny-shakespeare (rnn-fit(1), "Model size", and
+/// `rnn-fit --time` sizes the model to the time and the text when `--hidden`, `--layers`, `--dropout`, `--batch` or
+/// `--lr` is not given (explicit options always win). The rule, measured on tiny-shakespeare (rnn-fit(1), "Model size", and
 /// ARCHITECTURE.md, "Sizing to the time"):
 ///
 ///     rate(w)  = training characters per second of width w on this machine, measured (`measureRate`)
@@ -11,12 +11,15 @@ import RNNKernels
 ///     width    = the widest w with chars(w) >= 3 · parameters(w)   (the narrowest when none passes)
 ///     epochs   = chars(width) / training characters  (passes over the text)
 ///     dropout  = 0 below 5 epochs, 0.1 below 10, 0.2 from 10 on    (0 for a stream: it is seen once)
+///     short    = chars(width) < 20M                  (measured up to 16.6M; longer runs keep the defaults)
+///     batch    = 32 when short (LSTM), else the default 50           (more, smaller updates)
+///     lr       = adam's default × 12 (LSTM) or × 2 (GRU, RNN) when short   (and bigger ones)
 ///     steps    = chars(width) / (batch · seq)
-///     lr       = 2 × the optimizer's default when steps < 2500          (a short run needs bigger steps)
 ///
 /// A model that sees fewer than ~3 characters per parameter is still far from what its size could learn, and a
 /// smaller one trained longer wins; a model that sees the text many times starts to learn it by heart, and
-/// dropout keeps it honest.
+/// dropout keeps it honest. A short run is limited by its number of updates, not by what it sees: smaller batches
+/// and a much larger rate buy more progress per second (the runs behind the numbers are in rnn-fit(1)).
 public enum Sizing {
     /// The widths tried, narrowest first (the rates fall as the width grows, so the probe stops at the first
     /// width that fails the rule).
@@ -28,9 +31,18 @@ public enum Sizing {
     /// Dropout by passes over the training text: the first step whose `below` exceeds the epochs.
     public static let dropoutSteps: [(below: Double, dropout: Double)] = [(5, 0), (10, 0.1)]
     public static let dropoutAfterSteps = 0.2
-    /// Below this many estimated updates the learning rate is `shortRunRateFactor` times the default.
-    public static let shortRunSteps = 2500.0
-    public static let shortRunRateFactor = 2.0
+    /// A run expected to train on fewer characters than this is short: it gets `shortRun`'s batch (when --batch is
+    /// not given) and learning-rate factor (when --lr is not given).
+    public static let shortRunCharacters = 20e6
+
+    /// A short run's batch (nil: the run's) and multiple of the default learning rate, by cell, with adam (the
+    /// only optimizer measured; the others keep their rates). 5 minutes' worth of 2x256 (rnn-fit(1), "Model
+    /// size"): the LSTM does best at batch 32 and 0.024 (2.201 val bpc; 0.012: 2.217, 0.036: 2.247); a GRU at
+    /// 0.024 learned far slower than at 0.004 (2.79 against 2.29 bpc after 2.2M characters), so it keeps 2x.
+    public static func shortRun(cell: CellKind, optimizer: OptimizerKind) -> (batch: Int?, rateFactor: Double) {
+        guard optimizer == .adam else { return (nil, 1) }
+        return cell == .lstm ? (32, 12) : (nil, 2)
+    }
     /// What a whole run sustains, as a share of `measureRate`'s short probe (measured on 2026-12-03: 2x256
     /// probed at 19.7-21.6k chars/s, sustained 15.2-16.6k over 20 s and 5 min; 2x384 10.9k, sustained 8.4k; the
     /// gap, ~1.3x, is not explained yet). The estimates the rule uses are probe × this.
@@ -44,6 +56,8 @@ public enum Sizing {
         public var hiddenSize: Int
         public var layers: Int
         public var dropout: Double
+        /// Streams per step (the run's, or `shortRun`'s for a short run that left it to rnn-fit).
+        public var batch: Int
         public var parameters: Int
         /// Training characters per second expected of the chosen size (measured × `sustainedShare`).
         public var charactersPerSecond: Double
@@ -62,8 +76,8 @@ public enum Sizing {
         public var summary: String {
             let epochs = estimatedEpochs.map { String(format: ", %.1f epochs", $0) } ?? ""
             let rate = rateFactor == 1 ? "" : String(format: ", learning rate %gx", rateFactor)
-            return String(format: "%dx%d, dropout %g%@: %.0f chars/s expected, ~%.2gM characters in the budget "
-                          + "(%.1f per parameter%@, %.0f steps)", layers, hiddenSize, dropout, rate, charactersPerSecond,
+            return String(format: "%dx%d, dropout %g, batch %d%@: %.0f chars/s expected, ~%.2gM characters in the budget "
+                          + "(%.1f per parameter%@, %.0f steps)", layers, hiddenSize, dropout, batch, rate, charactersPerSecond,
                           estimatedCharacters / 1e6, estimatedCharacters / Double(parameters), epochs, estimatedSteps)
         }
     }
@@ -76,10 +90,11 @@ public enum Sizing {
 
     /// Chooses a width from `widths` (narrowest first) and dropout for `budget` seconds: `measure` gives a width's
     /// (parameters, characters per second) and is called for each width until one fails the rule.
-    /// `dropout` not nil: the user's, kept.
-    /// `charactersPerStep`: batch × seq. `rateGiven`: the user gave --lr (the factor stays 1).
+    /// `dropout` not nil: the user's, kept. `batch`, `seq`: the run's, at which `measure` probes.
+    /// `rateGiven`, `batchGiven`: the user gave --lr or --batch (the factor stays 1, the batch stays `batch`).
     public static func choose(widths: [Int], layers: Int, dropout given: Double?, rateGiven: Bool = false,
-                              charactersPerStep: Int, budget: Double, trainCharacters: Int?,
+                              cell: CellKind = .lstm, optimizer: OptimizerKind = .adam,
+                              batch: Int, batchGiven: Bool = true, seq: Int, budget: Double, trainCharacters: Int?,
                               measure: (Int) -> (parameters: Int, rate: Double)) -> Choice {
         precondition(!widths.isEmpty)
         var chosen: (width: Int, parameters: Int, rate: Double)? = nil
@@ -93,11 +108,15 @@ public enum Sizing {
         let c = chosen!
         let chars = c.rate * budget
         let epochs = trainCharacters.map { chars / Double(max($0, 1)) }
-        let steps = chars / Double(max(charactersPerStep, 1))
-        return Choice(hiddenSize: c.width, layers: layers, dropout: given ?? dropout(epochs: epochs),
+        let short = chars < shortRunCharacters
+        let rule = shortRun(cell: cell, optimizer: optimizer)
+        // a smaller batch trains at nearly the probed rate (2x256 here: 16.4k chars/s at 32, 17.0k at 50)
+        let runBatch = short && !batchGiven ? min(batch, rule.batch ?? batch) : batch
+        let steps = chars / Double(max(runBatch * seq, 1))
+        return Choice(hiddenSize: c.width, layers: layers, dropout: given ?? dropout(epochs: epochs), batch: runBatch,
                       parameters: c.parameters, charactersPerSecond: c.rate, estimatedCharacters: chars,
                       estimatedEpochs: epochs, estimatedSteps: steps,
-                      rateFactor: rateGiven || steps >= shortRunSteps ? 1 : shortRunRateFactor, probeSeconds: 0)
+                      rateFactor: rateGiven || !short ? 1 : rule.rateFactor, probeSeconds: 0)
     }
 
     /// Training characters per second of `config` at `batch`×`seq` on this machine: one untimed step (the first
