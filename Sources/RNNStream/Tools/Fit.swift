@@ -117,7 +117,8 @@ private func fit(_ request: FitRequest, program: String, io: ToolStreams) throws
             widths: sizing.contains(.hidden) ? Sizing.widths : [o.hiddenSize],
             layers: sizing.contains(.layers) ? Sizing.defaultLayers : o.layers,
             dropout: sizing.contains(.dropout) ? nil : o.dropout, rateGiven: !sizing.contains(.learningRate),
-            cell: o.cell, optimizer: o.optimizer, batch: batch, batchGiven: !sizing.contains(.batch), seq: seq, budget: budget, trainCharacters: trainCharacters
+            cell: o.cell, optimizer: o.optimizer, batch: batch, batchGiven: !sizing.contains(.batch), seq: seq,
+            budget: budget, trainCharacters: trainCharacters
         ) { width in
             let config = ModelConfig(cell: o.cell, vocabSize: vocabSize, hiddenSize: width,
                                      layers: sizing.contains(.layers) ? Sizing.defaultLayers : o.layers)
