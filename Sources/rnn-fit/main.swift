@@ -19,7 +19,7 @@ struct Fit: ParsableCommand {
         discussion: "Writes gzip-compressed safetensors weights to standard output (or -o FILE): the weights with the best validation loss. See rnn-fit(1).",
         version: rnnstreamVersion)
 
-    @Option(help: "Recurrent cell: rnn, lstm or gru.") var cell: CellKind = .lstm
+    @Option(help: "Recurrent cell: rnn, lstm or gru (default: lstm, or sized to --time; see rnn-fit(1)).") var cell: CellKind?
     @Option(help: "Hidden units per layer (default: 256, or sized to --time; see rnn-fit(1)).") var hidden: Int?
     @Option(help: "Number of stacked layers (default: 2).") var layers: Int?
     @Option(help: "Parallel streams per step (default: 50, or sized to --time).") var batch: Int?
@@ -85,7 +85,7 @@ struct Fit: ParsableCommand {
     func run() throws {
         if let threads { Threads.count = threads }
         var r = FitRequest()
-        r.training.cell = cell
+        r.training.cell = cell ?? r.training.cell
         r.training.hiddenSize = hidden ?? r.training.hiddenSize
         r.training.layers = layers ?? r.training.layers
         r.training.batch = batch ?? r.training.batch
@@ -99,6 +99,7 @@ struct Fit: ParsableCommand {
         r.training.epochs = epochs
         r.training.timeLimit = try time.map { try parse($0, "--time") }
         if time != nil {
+            if cell == nil { r.sizeToTime.insert(.cell) }
             if hidden == nil { r.sizeToTime.insert(.hidden) }
             if layers == nil { r.sizeToTime.insert(.layers) }
             if dropout == nil { r.sizeToTime.insert(.dropout) }

@@ -11,7 +11,7 @@ import RNNTools
         var asked: [Int] = []
         // chars/param = 0.77·1e9·budget / w⁴ (sustainedShare): with budget 100, 256 gives 18, 384 3.5, 512 1.1
         let c = Sizing.choose(widths: [128, 256, 384, 512, 768], layers: 2, dropout: nil, batch: 50, seq: 50,
-                              budget: 100, trainCharacters: 10_000_000) { w in
+                              budget: 100, trainCharacters: 10_000_000) { _, w in
             asked.append(w)
             return (w * w, 1e9 / Double(w * w))
         }
@@ -24,7 +24,7 @@ import RNNTools
 
     @Test func narrowestWidthWhenNoneSeesEnough() {
         let c = Sizing.choose(widths: [128, 256], layers: 3, dropout: nil, batch: 10, seq: 10,
-                              budget: 1e-6, trainCharacters: 1000) { w in
+                              budget: 1e-6, trainCharacters: 1000) { _, w in
             (w * w, 1000)
         }
         #expect(c.hiddenSize == 128 && c.layers == 3)
@@ -40,10 +40,10 @@ import RNNTools
         #expect(Sizing.dropout(epochs: 500) == 0.2)
         // 1M characters in the budget over a 50k text: 20 epochs
         let small = Sizing.choose(widths: [64], layers: 1, dropout: nil, batch: 10, seq: 10, budget: 1,
-                                   trainCharacters: 50_000) { _ in (10, 1e6 / Sizing.sustainedShare) }
+                                   trainCharacters: 50_000) { _, _ in (10, 1e6 / Sizing.sustainedShare) }
         #expect(small.dropout == 0.2 && abs(small.estimatedEpochs! - 20) < 1e-9)
         let kept = Sizing.choose(widths: [64], layers: 1, dropout: 0.35, batch: 10, seq: 10, budget: 1,
-                                  trainCharacters: 50_000) { _ in (10, 1e6) }
+                                  trainCharacters: 50_000) { _, _ in (10, 1e6) }
         #expect(kept.dropout == 0.35)
     }
 
@@ -54,7 +54,7 @@ import RNNTools
                     cell: CellKind = .lstm, optimizer: OptimizerKind = .adam) -> Sizing.Choice {
             Sizing.choose(widths: [64], layers: 1, dropout: 0, rateGiven: rateGiven, cell: cell, optimizer: optimizer,
                           batch: batch, batchGiven: batchGiven,
-                          seq: 50, budget: 1, trainCharacters: nil) { _ in (1, characters / Sizing.sustainedShare) }
+                          seq: 50, budget: 1, trainCharacters: nil) { _, _ in (1, characters / Sizing.sustainedShare) }
         }
         let short = choice(characters: 19.99e6)
         #expect(short.rateFactor == 12 && short.batch == 32)
@@ -65,13 +65,36 @@ import RNNTools
         #expect(choice(characters: 1e6, batch: 64, batchGiven: true).batch == 64)
         #expect(choice(characters: 1e6, batch: 64, batchGiven: true).rateFactor == 12)
         #expect(choice(characters: 1e6, batch: 8).batch == 8, "a batch the text shrank stays")
-        // a GRU or RNN: twice the rate, the run's batch; rmsprop and adagrad (not measured) keep their rates
-        for cell in [CellKind.gru, .rnn] {
+        // a GRU 4x the rate, an RNN 2x, both at the run's batch; rmsprop and adagrad (not measured) keep their rates
+        for (cell, factor) in [(CellKind.gru, 4.0), (.rnn, 2)] {
             let c = choice(characters: 1e6, cell: cell)
-            #expect(c.rateFactor == 2 && c.batch == 50)
+            #expect(c.rateFactor == factor && c.batch == 50, "\(cell)")
         }
         let other = choice(characters: 1e6, optimizer: .adagrad)
         #expect(other.rateFactor == 1 && other.batch == 50)
+    }
+
+    /// No --cell: a GRU when its run would be short, else an LSTM (measured again, as an LSTM).
+    @Test func theCellFollowsTheRunsLength() {
+        func choice(characters: Double) -> (Sizing.Choice, asked: [CellKind]) {
+            var asked: [CellKind] = []
+            let c = Sizing.choose(widths: [64], layers: 1, dropout: 0, cell: nil, batch: 50, seq: 50, budget: 1,
+                                  trainCharacters: nil) { cell, _ in
+                asked.append(cell)
+                return (1, characters / Sizing.sustainedShare)
+            }
+            return (c, asked)
+        }
+        let (short, shortAsked) = choice(characters: 5e6)
+        #expect(short.cell == .gru && shortAsked == [.gru] && short.isShort)
+        #expect(short.rateFactor == Sizing.shortRun(cell: .gru, optimizer: .adam).rateFactor && short.batch == 50)
+        #expect(short.summary.hasPrefix("gru 1x64, dropout 0, batch 50"), "\(short.summary)")
+        let (long, longAsked) = choice(characters: 30e6)
+        #expect(long.cell == .lstm && longAsked == [.gru, .lstm] && !long.isShort && long.rateFactor == 1)
+        // a cell given is kept, long or short
+        let given = Sizing.choose(widths: [64], layers: 1, dropout: 0, cell: .rnn, batch: 50, seq: 50, budget: 1,
+                                  trainCharacters: nil) { _, _ in (1, 1e6) }
+        #expect(given.cell == .rnn)
     }
 
     @Test func measuredRateIsPositiveAndFinite() {
@@ -89,25 +112,35 @@ import RNNTools
         let fit = try CLI.run("rnn-fit", ["--time", "3s", "--steps", "2", "-o", model],
                               stdin: .data(Data(englishText(scalars: 20000).utf8)), timeout: 120)
         #expect(fit.status == 0, "\(fit)")
-        #expect(fit.err.contains("rnn-fit: sized to the time: 2x"), "stderr does not show the choice: \(fit)")
+        #expect(fit.err.contains("rnn-fit: sized to the time: gru 2x"), "stderr does not show the choice: \(fit)")
         let loaded = try loadModel(path: model)
         #expect(Sizing.widths.contains(loaded.config.hiddenSize) && loaded.config.layers == Sizing.defaultLayers)
         let sizing = try #require(loaded.info["sizing"], "no sizing metadata: \(loaded.info)")
         let dropout = String(format: "%g", Double(loaded.info["dropout"] ?? "") ?? -1)
-        #expect(sizing.hasPrefix("2x\(loaded.config.hiddenSize), dropout \(dropout)"), "\(sizing)")
-        // a 3-second run is short: batch 32 and a larger learning rate, and the weights say so
-        let rate = String(OptimizerKind.adam.defaultLearningRate * 12)
-        #expect(sizing.contains("batch 32, learning rate 12x"), "\(sizing)")
-        #expect(loaded.info["learning_rate"] == rate && loaded.info["batch"] == "32", "\(sizing) \(loaded.info)")
+        #expect(sizing.hasPrefix("gru 2x\(loaded.config.hiddenSize), dropout \(dropout)"), "\(sizing)")
+        // a 3-second run is short: a GRU at a larger learning rate, and the weights say so
+        let factor = Sizing.shortRun(cell: .gru, optimizer: .adam).rateFactor
+        #expect(loaded.config.cell == .gru)
+        #expect(sizing.contains("batch 50, learning rate \(String(format: "%g", factor))x"), "\(sizing)")
+        #expect(loaded.info["learning_rate"] == String(OptimizerKind.adam.defaultLearningRate * factor), "\(loaded.info)")
+        #expect(loaded.info["batch"] == "50", "\(sizing) \(loaded.info)")
+        // an LSTM given: batch 32 and 12x
+        let lstm = directory.file("lstm.gz")
+        let l = try CLI.run("rnn-fit", ["--time", "3s", "--steps", "2", "--cell", "lstm", "-q", "-o", lstm],
+                            stdin: .data(Data(englishText(scalars: 20000).utf8)), timeout: 120)
+        #expect(l.status == 0, "\(l)")
+        let lm = try loadModel(path: lstm)
+        #expect(lm.config.cell == .lstm && lm.info["batch"] == "32", "\(lm.info)")
+        #expect(lm.info["learning_rate"] == String(OptimizerKind.adam.defaultLearningRate * 12), "\(lm.info)")
     }
 
     @Test func explicitOptionsWin() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let text = Data(englishText(scalars: 20000).utf8)
-        // all five given: nothing is measured, nothing is stored
+        // all six given: nothing is measured, nothing is stored
         let all = directory.file("all.gz")
-        let fit = try CLI.run("rnn-fit", ["--time", "3s", "--steps", "2", "--hidden", "24", "--layers", "1",
+        let fit = try CLI.run("rnn-fit", ["--time", "3s", "--steps", "2", "--cell", "lstm", "--hidden", "24", "--layers", "1",
                                           "--dropout", "0.05", "--lr", "0.003", "--batch", "20", "-o", all],
                               stdin: .data(text), timeout: 120)
         #expect(fit.status == 0 && !fit.err.contains("sized"), "\(fit)")
@@ -118,7 +151,7 @@ import RNNTools
         let some = directory.file("some.gz")
         let part = try CLI.run("rnn-fit", ["--time", "3s", "--steps", "2", "--hidden", "24", "--dropout", "0.3",
                                            "-o", some], stdin: .data(text), timeout: 120)
-        #expect(part.status == 0 && part.err.contains("sized to the time: 2x24, dropout 0.3"), "\(part)")
+        #expect(part.status == 0 && part.err.contains("sized to the time: gru 2x24, dropout 0.3"), "\(part)")
         let s = try loadModel(path: some)
         #expect(s.config.hiddenSize == 24 && s.config.layers == 2 && s.info["dropout"] == "0.3")
         // no --time: today's fixed defaults
@@ -126,7 +159,8 @@ import RNNTools
         let p = try CLI.run("rnn-fit", ["--steps", "1", "-o", plain], stdin: .data(text), timeout: 120)
         #expect(p.status == 0 && !p.err.contains("sized"), "\(p)")
         let m = try loadModel(path: plain)
-        #expect(m.config.hiddenSize == 256 && m.config.layers == 2 && m.info["dropout"] == "0.0" && m.info["sizing"] == nil)
+        #expect(m.config.cell == .lstm && m.config.hiddenSize == 256 && m.config.layers == 2)
+        #expect(m.info["dropout"] == "0.0" && m.info["sizing"] == nil)
         #expect(m.info["batch"] == "50" && m.info["learning_rate"] == "0.002", "\(m.info)")
     }
 

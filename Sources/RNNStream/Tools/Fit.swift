@@ -42,6 +42,7 @@ public struct FitRequest: Sendable {
         public static let dropout = SizedOptions(rawValue: 4)
         public static let learningRate = SizedOptions(rawValue: 8)
         public static let batch = SizedOptions(rawValue: 16)
+        public static let cell = SizedOptions(rawValue: 32)
     }
 
     public init() {}
@@ -97,6 +98,7 @@ private func fit(_ request: FitRequest, program: String, io: ToolStreams) throws
     if let resumeBytes, !request.sizeToTime.isEmpty, let path = request.resumePath {
         do throws(TrainingError) {
             let stored = try Checkpoint.storedOptions(resumeBytes)
+            if request.sizeToTime.contains(.cell), let v = stored["cell"].flatMap({ CellKind(rawValue: $0) }) { options.cell = v }
             if request.sizeToTime.contains(.hidden), let v = stored["hidden"].flatMap(Int.init) { options.hiddenSize = v }
             if request.sizeToTime.contains(.layers), let v = stored["layers"].flatMap(Int.init) { options.layers = v }
             if request.sizeToTime.contains(.dropout), let v = stored["dropout"].flatMap(Double.init) { options.dropout = v }
@@ -117,16 +119,17 @@ private func fit(_ request: FitRequest, program: String, io: ToolStreams) throws
             widths: sizing.contains(.hidden) ? Sizing.widths : [o.hiddenSize],
             layers: sizing.contains(.layers) ? Sizing.defaultLayers : o.layers,
             dropout: sizing.contains(.dropout) ? nil : o.dropout, rateGiven: !sizing.contains(.learningRate),
-            cell: o.cell, optimizer: o.optimizer, batch: batch, batchGiven: !sizing.contains(.batch), seq: seq,
-            budget: budget, trainCharacters: trainCharacters
-        ) { width in
-            let config = ModelConfig(cell: o.cell, vocabSize: vocabSize, hiddenSize: width,
+            cell: sizing.contains(.cell) ? nil : o.cell, optimizer: o.optimizer, batch: batch,
+            batchGiven: !sizing.contains(.batch), seq: seq, budget: budget, trainCharacters: trainCharacters
+        ) { cell, width in
+            let config = ModelConfig(cell: cell, vocabSize: vocabSize, hiddenSize: width,
                                      layers: sizing.contains(.layers) ? Sizing.defaultLayers : o.layers)
             return (config.parameterCount, Sizing.measureRate(config: config, batch: batch, seq: seq,
                                                               precision: o.precision, dropout: 0,
                                                               optimizer: o.optimizer))
         }
         c.probeSeconds = Date().timeIntervalSince(start)
+        options.cell = c.cell
         options.hiddenSize = c.hiddenSize
         options.layers = c.layers
         options.dropout = c.dropout

@@ -2,10 +2,11 @@ import Foundation
 import RNNModel
 import RNNKernels
 
-/// `rnn-fit --time` sizes the model to the time and the text when `--hidden`, `--layers`, `--dropout`, `--batch` or
-/// `--lr` is not given (explicit options always win). The rule, measured on tiny-shakespeare (rnn-fit(1), "Model size", and
-/// ARCHITECTURE.md, "Sizing to the time"):
+/// `rnn-fit --time` sizes the model to the time and the text when `--cell`, `--hidden`, `--layers`, `--dropout`,
+/// `--batch` or `--lr` is not given (explicit options always win). The rule, measured on tiny-shakespeare (rnn-fit(1),
+/// "Model size", and ARCHITECTURE.md, "Sizing to the time"):
 ///
+///     cell     = a GRU when the GRU's chars(width) is short, else an LSTM  (`cell(short:)`)
 ///     rate(w)  = training characters per second of width w on this machine, measured (`measureRate`)
 ///     chars(w) = rate(w) · budget                    what the run would see
 ///     width    = the widest w with chars(w) >= 3 · parameters(w)   (the narrowest when none passes)
@@ -13,7 +14,7 @@ import RNNKernels
 ///     dropout  = 0 below 5 epochs, 0.1 below 10, 0.2 from 10 on    (0 for a stream: it is seen once)
 ///     short    = chars(width) < 20M                  (an hour of 2x512, 21M, did worse with the short rule)
 ///     batch    = 32 when short (LSTM), else the default 50           (more, smaller updates)
-///     lr       = adam's default × 12 (LSTM) or × 2 (GRU, RNN) when short   (and bigger ones)
+///     lr       = adam's default × 12 (LSTM), × 4 (GRU) or × 2 (RNN) when short   (and bigger ones)
 ///     steps    = chars(width) / (batch · seq)
 ///
 /// A model that sees fewer than ~3 characters per parameter is still far from what its size could learn, and a
@@ -35,14 +36,25 @@ public enum Sizing {
     /// not given) and learning-rate factor (when --lr is not given).
     public static let shortRunCharacters = 20e6
 
+    /// The cell when `--cell` is not given. In the same time and on the same characters, a GRU beat the LSTM at its
+    /// best measured settings (rnn-fit(1), "Model size"): 5 minutes' worth of 2x256 (4.8M characters), 2.139 val bpc
+    /// (batch 50, 0.008) against 2.201 (batch 32, 0.024); 15 minutes' worth of 2x384 (8M characters), 2.112 (dropout
+    /// 0.2, batch 50, 0.008) against 2.120, in 1,135 s against 1,261 s. Long runs keep the LSTM, whose hour (2x512,
+    /// 2.120) is the best measured there.
+    public static func cell(short: Bool) -> CellKind { short ? .gru : .lstm }
+
     /// A short run's batch (nil: the run's) and multiple of the default learning rate, by cell, with adam (the
     /// only optimizer measured; the others keep their rates). 5 minutes' worth of 2x256 (rnn-fit(1), "Model
     /// size"): the LSTM does best at batch 32 and 0.024 (2.201 val bpc; 0.012: 2.217, 0.036: 2.247); a GRU at
-    /// batch 32 and 0.024 reached 2.457 against 2.148 at batch 50 and 0.004, an RNN 4.854 against 2.552, so they
-    /// keep 2x and their batch.
+    /// batch 50 and 0.008 (2.139; 0.004: 2.148; batch 32 and 0.008: 2.146, and 0.024: 2.457); an RNN at batch 50
+    /// and 0.004 (2.552; batch 32 and 0.024: 4.854).
     public static func shortRun(cell: CellKind, optimizer: OptimizerKind) -> (batch: Int?, rateFactor: Double) {
         guard optimizer == .adam else { return (nil, 1) }
-        return cell == .lstm ? (32, 12) : (nil, 2)
+        switch cell {
+        case .lstm: return (32, 12)
+        case .gru: return (nil, 4)
+        case .rnn: return (nil, 2)
+        }
     }
     /// What a whole run sustains, as a share of `measureRate`'s short probe (measured on 2026-12-03: 2x256
     /// probed at 19.7-21.6k chars/s, sustained 15.2-16.6k over 20 s and 5 min; 2x384 10.9k, sustained 8.4k; the
@@ -54,6 +66,7 @@ public enum Sizing {
 
     /// The widths and layers `rnn-fit` chose, and what it measured to choose them.
     public struct Choice: Sendable, Equatable {
+        public var cell: CellKind
         public var hiddenSize: Int
         public var layers: Int
         public var dropout: Double
@@ -72,13 +85,16 @@ public enum Sizing {
         public var rateFactor: Double
         /// Seconds spent measuring.
         public var probeSeconds: Double
+        /// Fewer characters in the budget than `shortRunCharacters`: short of updates, not of text.
+        public var isShort: Bool { estimatedCharacters < shortRunCharacters }
 
         /// One line for stderr and the `sizing` metadata.
         public var summary: String {
             let epochs = estimatedEpochs.map { String(format: ", %.1f epochs", $0) } ?? ""
             let rate = rateFactor == 1 ? "" : String(format: ", learning rate %gx", rateFactor)
-            return String(format: "%dx%d, dropout %g, batch %d%@: %.0f chars/s expected, ~%.2gM characters in the budget "
-                          + "(%.1f per parameter%@, %.0f steps)", layers, hiddenSize, dropout, batch, rate, charactersPerSecond,
+            return String(format: "%@ %dx%d, dropout %g, batch %d%@: %.0f chars/s expected, ~%.2gM characters in the budget "
+                          + "(%.1f per parameter%@, %.0f steps)", cell.rawValue, layers, hiddenSize, dropout, batch, rate,
+                          charactersPerSecond,
                           estimatedCharacters / 1e6, estimatedCharacters / Double(parameters), epochs, estimatedSteps)
         }
     }
@@ -89,14 +105,30 @@ public enum Sizing {
         return dropoutSteps.first { epochs < $0.below }?.dropout ?? dropoutAfterSteps
     }
 
-    /// Chooses a width from `widths` (narrowest first) and dropout for `budget` seconds: `measure` gives a width's
-    /// (parameters, characters per second) and is called for each width until one fails the rule.
+    /// Chooses a cell (when `cell` is nil), a width from `widths` (narrowest first) and dropout for `budget` seconds:
+    /// `measure` gives a cell's and width's (parameters, characters per second) and is called for each width until
+    /// one fails the rule (for a second cell too when the first one's run would be long).
     /// `dropout` not nil: the user's, kept. `batch`, `seq`: the run's, at which `measure` probes.
     /// `rateGiven`, `batchGiven`: the user gave --lr or --batch (the factor stays 1, the batch stays `batch`).
     public static func choose(widths: [Int], layers: Int, dropout given: Double?, rateGiven: Bool = false,
-                              cell: CellKind = .lstm, optimizer: OptimizerKind = .adam,
+                              cell: CellKind? = .lstm, optimizer: OptimizerKind = .adam,
                               batch: Int, batchGiven: Bool = false, seq: Int, budget: Double, trainCharacters: Int?,
-                              measure: (Int) -> (parameters: Int, rate: Double)) -> Choice {
+                              measure: (CellKind, Int) -> (parameters: Int, rate: Double)) -> Choice {
+        func choose(_ cell: CellKind) -> Choice {
+            chooseWidth(widths: widths, layers: layers, dropout: given, rateGiven: rateGiven, cell: cell,
+                        optimizer: optimizer, batch: batch, batchGiven: batchGiven, seq: seq, budget: budget,
+                        trainCharacters: trainCharacters) { measure(cell, $0) }
+        }
+        if let cell { return choose(cell) }
+        let first = choose(Sizing.cell(short: true))
+        let long = Sizing.cell(short: false)
+        return first.isShort || long == first.cell ? first : choose(long)
+    }
+
+    private static func chooseWidth(widths: [Int], layers: Int, dropout given: Double?, rateGiven: Bool,
+                                    cell: CellKind, optimizer: OptimizerKind, batch: Int, batchGiven: Bool, seq: Int,
+                                    budget: Double, trainCharacters: Int?,
+                                    measure: (Int) -> (parameters: Int, rate: Double)) -> Choice {
         precondition(!widths.isEmpty)
         var chosen: (width: Int, parameters: Int, rate: Double)? = nil
         for w in widths {
@@ -114,7 +146,7 @@ public enum Sizing {
         // a smaller batch trains at nearly the probed rate (2x256 here: 16.4k chars/s at 32, 17.0k at 50)
         let runBatch = short && !batchGiven ? min(batch, rule.batch ?? batch) : batch
         let steps = chars / Double(max(runBatch * seq, 1))
-        return Choice(hiddenSize: c.width, layers: layers, dropout: given ?? dropout(epochs: epochs), batch: runBatch,
+        return Choice(cell: cell, hiddenSize: c.width, layers: layers, dropout: given ?? dropout(epochs: epochs), batch: runBatch,
                       parameters: c.parameters, charactersPerSecond: c.rate, estimatedCharacters: chars,
                       estimatedEpochs: epochs, estimatedSteps: steps,
                       rateFactor: rateGiven || !short ? 1 : rule.rateFactor, probeSeconds: 0)
