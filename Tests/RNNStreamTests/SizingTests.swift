@@ -9,7 +9,7 @@ import RNNTools
 @Suite struct SizingTests {
     @Test func choosesTheWidestWidthThatSeesEnoughCharacters() {
         var asked: [Int] = []
-        // chars/param = 0.77·1e9·budget / w⁴ (sustainedShare): with budget 100, 256 gives 18, 384 3.5, 512 1.1
+        // chars/param = 1e9·budget / w⁴ (× sustainedShare, 1): with budget 100, 256 gives 23, 384 4.6, 512 1.5
         let c = Sizing.choose(widths: [128, 256, 384, 512, 768], layers: 2, dropout: nil, batch: 50, seq: 50,
                               budget: 100, trainCharacters: 10_000_000) { _, w in
             asked.append(w)
