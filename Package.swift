@@ -87,7 +87,7 @@ let package = Package(
             swiftSettings: fuzzing ? [.define("RNNSTREAM_FUZZ")] : []
         ),
         .testTarget(name: "RNNStreamTests", dependencies: [
-            "RNNKernels", "RNNText", "RNNModel", "RNNFormat", "RNNInference", "RNNTraining", "RNNShell", "RNNTools",
+            "CKernels", "RNNKernels", "RNNText", "RNNModel", "RNNFormat", "RNNInference", "RNNTraining", "RNNShell", "RNNTools",
         ]),
     ],
     // Kernels hand raw pointers to the worker team over disjoint ranges; Swift 5 mode lets them do so

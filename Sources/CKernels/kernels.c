@@ -33,7 +33,7 @@ uint16_t rnn_bf16_from_float(float x) {
     return (uint16_t)(bits >> 16);
 }
 
-void rnn_bf16_pack_pairs(const float *src, long width, long kc, uint16_t *dst) {
+void rnn_bf16_pack_pairs_scalar(const float *src, long width, long kc, uint16_t *dst) {
     long pairs = (kc + 1) / 2;
     for (long q = 0; q < pairs; q++) {
         const float *even = src + 2 * q * width;
@@ -53,6 +53,50 @@ void rnn_bf16_pack_pairs(const float *src, long width, long kc, uint16_t *dst) {
     }
 }
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define AVX512_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
+
+// rnn_bf16_from_float on 16 lanes, before the shift: bits + 0x7fff + (bit 16), or bits | 0x400000 for a NaN
+// (so the high half is the quiet NaN the scalar returns). Integer arithmetic, so subnormals round as they do
+// in the scalar, unlike vcvtne2ps2bf16, which flushes them.
+AVX512_TARGET __attribute__((always_inline)) static inline __m512i round16(__m512i bits) {
+    __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(bits, 16), _mm512_set1_epi32(1));
+    __m512i rounded = _mm512_add_epi32(bits, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff)));
+    __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(bits, _mm512_set1_epi32(0x7fffffff)),
+                                            _mm512_set1_epi32(0x7f800000));
+    return _mm512_mask_or_epi32(rounded, nan, bits, _mm512_set1_epi32(0x00400000));
+}
+
+// The scalar's pair layout 16 (or, masked, 6) columns at a time: lane j of the output is one 32-bit pair,
+// the even row's bf16 in its low half and the odd row's in its high half.
+AVX512_TARGET static void pack_pairs16(const float *src, long width, long kc, uint16_t *dst) {
+    __mmask16 mask = (__mmask16)((1u << width) - 1);
+    __m512i high = _mm512_set1_epi32((int)0xffff0000);
+    long pairs = (kc + 1) / 2;
+    for (long q = 0; q < pairs; q++) {
+        const float *even = src + 2 * q * width;
+        __m512i e = _mm512_srli_epi32(round16(_mm512_maskz_loadu_epi32(mask, even)), 16);
+        __m512i o = _mm512_setzero_si512();
+        if (2 * q + 1 < kc) o = _mm512_and_si512(round16(_mm512_maskz_loadu_epi32(mask, even + width)), high);
+        _mm512_mask_storeu_epi32(dst + q * width * 2, mask, _mm512_or_si512(e, o));
+    }
+}
+
+void rnn_bf16_pack_pairs(const float *src, long width, long kc, uint16_t *dst) {
+    if (width <= 16 && (rnn_cpu_features() & RNN_CPU_AVX512)) pack_pairs16(src, width, kc, dst);
+    else rnn_bf16_pack_pairs_scalar(src, width, kc, dst);
+}
+
+#else
+
+void rnn_bf16_pack_pairs(const float *src, long width, long kc, uint16_t *dst) {
+    rnn_bf16_pack_pairs_scalar(src, width, kc, dst);
+}
+
+#endif
+
 // MARK: - bf16 micro-kernel
 
 #if defined(__x86_64__)
@@ -63,7 +107,9 @@ void rnn_bf16_pack_pairs(const float *src, long width, long kc, uint16_t *dst) {
 // C[R×16] (+)= Σ_q Ã(r, pair q) · B̃(pair q, ·): vdpbf16ps adds to each fp32 lane j the two products of
 // the bf16 pair (A(r, 2q), A(r, 2q+1)) with (B(2q, j), B(2q+1, j)). One B̃ row of 16 pairs (one zmm) is
 // loaded per q and shared by the R rows; each row's pair is one 32-bit broadcast. R is a constant in every
-// caller, so the loops unroll and the R accumulators stay in zmm registers (R ≤ 18 of 32).
+// caller, so the loops unroll and the R accumulators stay in zmm registers (R ≤ 18 of 32). Any R from 1 to 18,
+// so that the rows left after the 18-row groups take one call (50 = 18 + 18 + 14, not + 12 + 2: a call of
+// few rows waits on vdpbf16ps's latency and costs about as much as a full one).
 BF16_TARGET __attribute__((always_inline)) static inline void tile(
     const int R, long pairs, const uint16_t *a, long aPanelStride, const uint16_t *b,
     float *c, long ldc, int add)
@@ -92,14 +138,13 @@ BF16_TARGET __attribute__((always_inline)) static inline void tile(
 
 BF16_TARGET void rnn_bf16_kernel(int rows, long pairs, const uint16_t *a, long aPanelStride, const uint16_t *b,
                                  float *c, long ldc, int add) {
+#define TILE(R) case R: tile(R, pairs, a, aPanelStride, b, c, ldc, add); break;
     switch (rows) {
-    case 18: tile(18, pairs, a, aPanelStride, b, c, ldc, add); break;
-    case 12: tile(12, pairs, a, aPanelStride, b, c, ldc, add); break;
-    case 6: tile(6, pairs, a, aPanelStride, b, c, ldc, add); break;
-    case 4: tile(4, pairs, a, aPanelStride, b, c, ldc, add); break;
-    case 2: tile(2, pairs, a, aPanelStride, b, c, ldc, add); break;
+    TILE(1) TILE(2) TILE(3) TILE(4) TILE(5) TILE(6) TILE(7) TILE(8) TILE(9)
+    TILE(10) TILE(11) TILE(12) TILE(13) TILE(14) TILE(15) TILE(16) TILE(17) TILE(18)
     default: __builtin_trap();
     }
+#undef TILE
 }
 
 #else

@@ -1,4 +1,5 @@
 import Testing
+import CKernels
 import RNNKernels
 
 /// The bf16 products (CKernels' vdpbf16ps micro-kernel behind the GEMM driver) against their plain twin:
@@ -69,6 +70,29 @@ struct BF16Tests {
         matmul(m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n, c: &c16, ldc: n, accumulate: false, precision: .bf16)
         let maxDiff = zip(c32, c16).map { abs($0 - $1) }.max() ?? 0
         #expect(maxDiff > 1e-3 && maxDiff < 0.1, "max |fp32 − bf16| = \(maxDiff)")
+    }
+
+    /// The packing's bf16 conversion (16 or, masked, 6 columns a step with AVX-512) gives the bits of its scalar
+    /// twin for every kind of float: ties both ways, subnormals (which vcvtne2ps2bf16 would flush), the largest
+    /// float (to infinity), infinities, NaNs of either sign and payload, ±0, for even and odd k.
+    @Test(arguments: [6, 16])
+    func packingMatchesItsScalarTwin(_ width: Int) {
+        var special: [UInt32] = [0x3f80_8000, 0x3f81_8000, 0x3f80_8001, 0xbf80_7fff, 0x0000_0001, 0x0000_8000,
+                                 0x0001_8000, 0x807f_ffff, 0x7f7f_ffff, 0xff7f_ffff, 0x7f80_0000, 0xff80_0000,
+                                 0x7fc0_0000, 0xffc0_0001, 0x7f80_0001, 0x7fff_ffff, 0x0000_0000, 0x8000_0000]
+        var state: UInt32 = 12345
+        while special.count < 4096 {
+            state = state &* 1_664_525 &+ 1_013_904_223
+            special.append(state)
+        }
+        let src = special.map { Float(bitPattern: $0) }
+        for kc in [1, 2, 3, 7, 8, 255, 256] where kc * width <= src.count {
+            let pairs = (kc + 1) / 2
+            var fast = [UInt16](repeating: 0xffff, count: pairs * width * 2), slow = fast
+            rnn_bf16_pack_pairs(src, width, kc, &fast)
+            rnn_bf16_pack_pairs_scalar(src, width, kc, &slow)
+            #expect(fast == slow, "width \(width), kc \(kc)")
+        }
     }
 
     /// Round to nearest, ties to even, as vcvtne2ps2bf16.

@@ -29,11 +29,13 @@ uint16_t rnn_bf16_from_float(float x);
 
 /// Converts a p-major panel of `width` columns and `kc` rows (src[p·width + j]) to the pair layout
 /// vdpbf16ps reads: dst[(q·width + j)·2 + e] = bf16(src[(2q + e)·width + j]) for q < ⌈kc/2⌉, with the
-/// missing odd row of an odd kc zero. `width` is 6 (an A panel) or 16 (a B panel).
+/// missing odd row of an odd kc zero. `width` is 6 (an A panel) or 16 (a B panel). With AVX-512, 16 columns
+/// (or 6, masked) a step, in integer arithmetic; the same bits as rnn_bf16_pack_pairs_scalar, its twin.
 void rnn_bf16_pack_pairs(const float *src, long width, long kc, uint16_t *dst);
+void rnn_bf16_pack_pairs_scalar(const float *src, long width, long kc, uint16_t *dst);
 
-/// C[rows×16] (+)= Ã·B̃ in bf16 with fp32 accumulation, for `rows` = 18, 12 (3 or 2 consecutive 6-row A
-/// panels, panel g at a + g·aPanelStride) or 6, 4, 2 (one panel, of which the first `rows` rows). Ã and B̃
+/// C[rows×16] (+)= Ã·B̃ in bf16 with fp32 accumulation, for `rows` from 1 to 18: the first `rows` rows of
+/// 3 consecutive 6-row A panels, panel g at a + g·aPanelStride (only the panels those rows reach are read). Ã and B̃
 /// are in the pair layout of rnn_bf16_pack_pairs over `pairs` pairs of k. Every accumulator starts at 0 and
 /// takes the pairs in order q = 0, 1, …; the sum is then added to C (add ≠ 0) or stored over it.
 /// Needs RNN_CPU_AVX512BF16.

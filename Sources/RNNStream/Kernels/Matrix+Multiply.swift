@@ -77,10 +77,15 @@ private let minTaskFlops = 2_000_000
 /// Splitting stops once there are this many tiles (enough to balance 2–4 threads dynamically).
 private let targetTasks = 8
 
+/// bf16 tiles are this many times as tall and as wide: their packed blocks take half the bytes, so the same
+/// L2 holds them, and each block of A and B is packed half as often (the packing was a quarter of a bf16
+/// training step with fp32's tiles).
+private let bf16TileScale = 2
 /// Floats of scratch one task needs: Ã block, B̃ block, a 6×16 edge tile, and the bf16 copies of Ã and B̃
-/// (half a float per element; a k-block rounded up to whole pairs is at most maxKBlock).
+/// of a bf16 tile (half a float per element; a k-block rounded up to whole pairs is at most maxKBlock). A
+/// bf16 tile packs its blocks in fp32 pieces of at most an fp32 tile's size, each converted at once.
 private let scratchFloats = (maxTileRows + kernelRows) * maxKBlock + maxKBlock * maxTileCols + kernelRows * kernelCols
-    + ((maxTileRows + kernelRows) * maxKBlock + maxKBlock * maxTileCols) / 2
+    + ((bf16TileScale * maxTileRows + kernelRows) * maxKBlock + maxKBlock * bf16TileScale * maxTileCols) / 2
 private let gemmScratch = ScratchPool(floats: scratchFloats)
 /// Largest A (rounded up to whole 6-row panels) packed once and shared by all tasks.
 private let sharedAFloats = 256 * 1024
@@ -99,16 +104,18 @@ private let sharedA16Scratch = ScratchPool(floats: sharedAFloats)
 /// block before it holds roundUp(kcMax, 2) rows of pairs.
 @inline(__always) func bf16BlockOffset(pc: Int, kcMax: Int, width: Int) -> Int { pc / kcMax * roundUp(kcMax, 2) * width }
 
-/// The partition of C into task tiles. A pure function of (m, n, k): never of the thread count.
+/// The partition of C into task tiles. A pure function of (m, n, k) and the precision: never of the thread
+/// count. (The tiles do not change any element's sum either: that is fixed by the k-blocks.)
 private struct TilePlan {
     let tileRows: Int, tileCols: Int
     let tilesM: Int, tilesN: Int
     var count: Int { tilesM * tilesN }
 
-    init(m: Int, n: Int, k: Int) {
-        // Even tiles of at most maxTileRows × maxTileCols, heights a multiple of 6, widths of 16.
-        var tm = roundUp(ceilDiv(m, ceilDiv(m, maxTileRows)), kernelRows)
-        var tn = roundUp(ceilDiv(n, ceilDiv(n, maxTileCols)), kernelCols)
+    init(m: Int, n: Int, k: Int, precision: Precision) {
+        // Even tiles of at most maxTileRows × maxTileCols (bf16: scaled), heights a multiple of 6, widths of 16.
+        let scale = precision == .bf16 ? bf16TileScale : 1
+        var tm = roundUp(ceilDiv(m, ceilDiv(m, scale * maxTileRows)), kernelRows)
+        var tn = roundUp(ceilDiv(n, ceilDiv(n, scale * maxTileCols)), kernelCols)
         // Split further (widths first: A re-packing is cheaper than B's) while tiles stay big enough.
         func tasks(_ tm: Int, _ tn: Int) -> Int { ceilDiv(m, tm) * ceilDiv(n, tn) }
         while tasks(tm, tn) < targetTasks {
@@ -152,7 +159,7 @@ func gemm(
     precondition(!bf16 || CPU.hasBF16, "bf16 products on a CPU without AVX512_BF16")
     // Even k-blocks of at most maxKBlock: a function of k alone (it fixes the summation order).
     let kcMax = kBlockSize(k)
-    let plan = TilePlan(m: m, n: n, k: k)
+    let plan = TilePlan(m: m, n: n, k: k, precision: precision)
     // Read on the calling thread: the tasks may run on the team's workers.
     let wide = KernelWidth.current == .sixteen
     let mPad = roundUp(m, kernelRows), nPad = roundUp(n, kernelCols)
@@ -262,7 +269,7 @@ private struct TileScratch {
         edge = bPacked + maxKBlock * maxTileCols
         let halves = UnsafeMutableRawPointer(edge + kernelRows * kernelCols).assumingMemoryBound(to: UInt16.self)
         a16 = halves
-        b16 = halves + (maxTileRows + kernelRows) * maxKBlock
+        b16 = halves + (bf16TileScale * maxTileRows + kernelRows) * maxKBlock
     }
 }
 
@@ -336,9 +343,9 @@ private func gemmTile(
     }
 }
 
-/// gemmTile in bf16: the same tiles, k-blocks and packing, then each packed panel converted to bf16 pairs
+/// gemmTile in bf16: tiles bf16TileScale times as tall and wide, the same k-blocks and packing (in pieces), each packed panel converted to bf16 pairs
 /// (rnn_bf16_pack_pairs) unless a bf16 copy exists (sharedA16, packedB16), and the bf16 micro-kernel
-/// (CKernels) in 18-, 12-, 6-, 4- and 2-row calls. Per element the sum over k-blocks is in order, and within
+/// (CKernels) in 18-row calls and one of the rows left. Per element the sum over k-blocks is in order, and within
 /// a block in order of pairs, so the result does not depend on the thread count either.
 private func gemmTileBF16(
     i0: Int, mt: Int, j0: Int, nt: Int, k: Int, kcMax: Int, _ o: TileOperands,
@@ -358,9 +365,15 @@ private func gemmTileBF16(
         if let sharedA16 = o.sharedA16 {
             a16 = sharedA16 + bf16BlockOffset(pc: pc, kcMax: kcMax, width: o.mPad) + i0 * kc2
         } else {
-            let aBlock = o.aBlock(i0: i0, mt: mt, pc: pc, kc: kc, into: sc.aPacked)
-            for g in 0..<ceilDiv(mt, mr) {
-                rnn_bf16_pack_pairs(aBlock + g * mr * kc, mr, kc, sc.a16 + g * mr * kc2)
+            // In fp32 pieces of at most maxTileRows rows (whole panels), each converted while it is in cache.
+            var r0 = 0
+            while r0 < mt {
+                let rows = min(maxTileRows, mt - r0)
+                let aBlock = o.aBlock(i0: i0 + r0, mt: rows, pc: pc, kc: kc, into: sc.aPacked)
+                for g in 0..<ceilDiv(rows, mr) {
+                    rnn_bf16_pack_pairs(aBlock + g * mr * kc, mr, kc, sc.a16 + (r0 + g * mr) * kc2)
+                }
+                r0 += rows
             }
             a16 = UnsafePointer(sc.a16)
         }
@@ -369,9 +382,14 @@ private func gemmTileBF16(
         if let packedB16 = o.packedB16 {
             b16 = packedB16 + bf16BlockOffset(pc: pc, kcMax: kcMax, width: o.nPad) + j0 * kc2
         } else {
-            let bBlock = o.bBlock(j0: j0, nt: nt, pc: pc, kc: kc, into: sc.bPacked)
-            for q in 0..<ceilDiv(nt, nr) {
-                rnn_bf16_pack_pairs(bBlock + q * nr * kc, nr, kc, sc.b16 + q * nr * kc2)
+            var c0 = 0
+            while c0 < nt {
+                let cols = min(maxTileCols, nt - c0)
+                let bBlock = o.bBlock(j0: j0 + c0, nt: cols, pc: pc, kc: kc, into: sc.bPacked)
+                for q in 0..<ceilDiv(cols, nr) {
+                    rnn_bf16_pack_pairs(bBlock + q * nr * kc, nr, kc, sc.b16 + (c0 + q * nr) * kc2)
+                }
+                c0 += cols
             }
             b16 = UnsafePointer(sc.b16)
         }
@@ -382,25 +400,18 @@ private func gemmTileBF16(
             let bp = b16 + jr * kc2
             var ir = 0
             if cols == nr {
-                while ir + 3 * mr <= mt {
-                    rnn_bf16_kernel(18, pairs, a16 + ir * kc2, panelStride, bp, c + (i0 + ir) * ldc + j0 + jr, ldc, add)
-                    ir += 3 * mr
-                }
-                if ir + 2 * mr <= mt {
-                    rnn_bf16_kernel(12, pairs, a16 + ir * kc2, panelStride, bp, c + (i0 + ir) * ldc + j0 + jr, ldc, add)
-                    ir += 2 * mr
+                // 18-row groups (3 A panels against the same B̃ row), then the rest in one call of 1–17 rows.
+                while ir < mt {
+                    let rows = min(3 * mr, mt - ir)
+                    rnn_bf16_kernel(Int32(rows), pairs, a16 + ir * kc2, panelStride, bp, c + (i0 + ir) * ldc + j0 + jr, ldc, add)
+                    ir += rows
                 }
             }
             while ir < mt {
+                // Edge columns: the full 6×16 into scratch, then add/copy the live part.
                 let rows = min(mr, mt - ir)
-                let ap = a16 + ir * kc2
-                let cp = c + (i0 + ir) * ldc + j0 + jr
-                if cols == nr && (rows == 6 || rows == 4 || rows == 2) {
-                    rnn_bf16_kernel(Int32(rows), pairs, ap, panelStride, bp, cp, ldc, add)
-                } else {
-                    rnn_bf16_kernel(6, pairs, ap, panelStride, bp, sc.edge, nr, 0)
-                    addEdge(sc.edge, rows: rows, cols: cols, to: cp, ldc: ldc, add: add != 0)
-                }
+                rnn_bf16_kernel(6, pairs, a16 + ir * kc2, panelStride, bp, sc.edge, nr, 0)
+                addEdge(sc.edge, rows: rows, cols: cols, to: c + (i0 + ir) * ldc + j0 + jr, ldc: ldc, add: add != 0)
                 ir += mr
             }
             jr += nr
