@@ -28,9 +28,10 @@ used; --full-peers keeps them).  --seconds S overrides the training budget.
 --quality (`make quality`, issue 12): on tiny-shakespeare, one after the other, the PyTorch recipe
 (torch_best.py: LSTM 2x512, dropout 0.2, Adam 2e-3, warm-up + cosine, global-norm clip 5, staggered resets, best
 weights kept; 15 minutes) and rnn-fit with default options for 15, 5 and 60 minutes; each model scored exact
-(fp32, one continuous stream from a zero state) and with rnn-score --adapt on the validation text (last 10%).
-About 100 minutes.  --quality-runs peer15,ours15,ours5,ours60 picks which to make now; each run's record stays
-in .build/bench/quality/RUN.json and the table shows every kept run with its commit and date.
+(fp32, one continuous stream from a zero state) and with rnn-score --adapt on the validation text (last 10%);
+ours15fp32 is ours15 with --precision fp32, the bf16 default checked against fp32.  About 115 minutes.
+--quality-runs peer15,ours15,ours15fp32,ours5,ours60 picks which to make now; each run's record stays in
+.build/bench/quality/RUN.json and the table shows every kept run with its commit and date.
 --quality-seconds S scales the budgets (S for the 15-minute ones).  QUALITY_FIT_ARGS="--hidden 384 ..." adds
 rnn-fit options to the ours runs, for trying a change before making it a default (the row says so).
 --quality-unseen FILE... scores every kept model (ours and the peer's, saved by bench/peer_unseen.py) on texts
@@ -589,7 +590,10 @@ def bench_infer(ctx, table, trained):
 
 
 # --quality's runs and their budgets, in units of --quality-seconds (the 15-minute budget)
-QUALITY_BUDGETS = {"peer15": 1, "ours15": 1, "ours5": 1 / 3, "ours60": 4}
+QUALITY_BUDGETS = {"peer15": 1, "ours15": 1, "ours15fp32": 1, "ours5": 1 / 3, "ours60": 4}
+# Options a run adds to the defaults: ours15fp32 is ours15 in fp32 products, for the bf16 default's "no worse
+# than fp32" (issue 10; on a CPU whose default is fp32 it repeats ours15).
+QUALITY_RUN_ARGS = {"ours15fp32": ["--precision", "fp32"]}
 QUALITY_RUNS = tuple(QUALITY_BUDGETS)
 
 
@@ -611,7 +615,7 @@ def quality_ours(name, seconds, val):
     validation score and the --adapt one."""
     model = os.path.join(quality_dir(), name + ".gz")
     logf = os.path.join(quality_dir(), name + ".log.jsonl")
-    extra = os.environ.get("QUALITY_FIT_ARGS", "").split()
+    extra = QUALITY_RUN_ARGS.get(name, []) + os.environ.get("QUALITY_FIT_ARGS", "").split()
     say(f"[quality] {name}: rnn-fit --time {seconds:g}s {' '.join(extra) or '(default options)'}")
     o = run("quality_" + name, [os.path.join(BIN, "rnn-fit"), "--time", f"{seconds:g}s", *extra, "--log", logf,
                                 "-o", model, "-q"], stdin_path=DATA)
@@ -715,29 +719,30 @@ def bench_quality(ctx, table):
     quality_unseen(ctx, recs)
     ctx.results["quality"] = recs
     peer = recs.get("peer15", {}).get("val_bpc")
-    goals = {"ours15": None, "ours5": 2.30, "ours60": 2.00}
-    for name in ("ours15", "ours5", "ours60"):
+    goals = {"ours15": None, "ours15fp32": None, "ours5": 2.30, "ours60": 2.00}
+    for name in ("ours15", "ours15fp32", "ours5", "ours60"):
         r = recs.get(name)
         if not r:
             continue
         size = r.get("model_info") or {}
         what = (f"{size.get('cell', '?')} {size.get('layers', '?')}x{size.get('hidden_size', '?')}, dropout "
-                f"{size.get('info', {}).get('dropout', '?')}" if size else "?")
+                f"{size.get('info', {}).get('dropout', '?')}, {size.get('info', {}).get('precision', 'fp32')}"
+                if size else "?")
         when = f"{r['commit']} {r['date']}" + (f"; {' '.join(r['fit_args'])}" if r.get("fit_args") else "")
         target = ("ratio", 1.0) if goals[name] is None else ("max", goals[name])
         table.add("quality", f"val bpc, rnn-fit --time {r['seconds']:g}s ({what})", r.get("val_bpc"),
-                  peer if name == "ours15" else None, unit="bpc", lower_better=True, target=target,
+                  peer if name.startswith("ours15") else None, unit="bpc", lower_better=True, target=target,
                   note=when, ours_busy=r.get("busy"), peer_missing=not ctx.peer_ok,
                   peer_name="PyTorch LSTM 2x512 recipe")
         table.add("quality", f"  same model, rnn-score --adapt", r.get("adapt_bpc"), unit="bpc",
                   lower_better=True, note=when)
         table.add("quality", f"  training chars/s", r.get("train_chars_per_s"),
-                  recs.get("peer15", {}).get("train_chars_per_s") if name == "ours15" else None,
+                  recs.get("peer15", {}).get("train_chars_per_s") if name.startswith("ours15") else None,
                   unit="chars/s", note=when)
     texts = sorted({t for r in recs.values() for t in r.get("unseen", {})})
     for t in texts:
         pu = recs.get("peer15", {}).get("unseen", {}).get(t, {}).get("bpc")
-        for name in ("ours15", "ours5", "ours60"):
+        for name in ("ours15", "ours15fp32", "ours5", "ours60"):
             u = recs.get(name, {}).get("unseen", {}).get(t)
             if u:
                 table.add("quality", f"unseen {t} ({u['chars']} chars), {name}", u.get("bpc"),
@@ -917,7 +922,7 @@ def main():
     ap.add_argument("--quality-unseen", nargs="*", default=[],
                     help="texts none of the models saw: score every kept --quality model on each")
     ap.add_argument("--quality-runs", default=",".join(QUALITY_RUNS),
-                    help="which --quality runs to make now: peer15, ours15, ours5, ours60 (the table also shows "
+                    help="which --quality runs to make now: peer15, ours15, ours15fp32, ours5, ours60 (the table also shows "
                          "the runs kept from before)")
     ap.add_argument("--full-peers", action="store_true",
                     help="with --quick: let every peer finish its evaluation and generation (slower)")

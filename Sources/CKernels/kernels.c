@@ -17,6 +17,7 @@ unsigned rnn_cpu_features(void) {
         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")) f |= RNN_CPU_AVX512;
     if ((f & RNN_CPU_AVX512) && __builtin_cpu_supports("avx512bf16")) f |= RNN_CPU_AVX512BF16;
     if (__builtin_cpu_supports("f16c")) f |= RNN_CPU_F16C;
+    if (__builtin_cpu_is("amd")) f |= RNN_CPU_AMD;
 #endif
     cached = f;
     return f;

@@ -38,7 +38,7 @@ struct Fit: ParsableCommand {
     @Option(name: .customLong("eval-every"), help: "Validate every this many training characters (default: 10x the validation text, at least 200000).") var evalEvery: Int?
     @Option(name: .customLong("reset-every"), help: "Reset each stream's state every this many steps (0: only each epoch).") var resetEvery: Int = 64
     @Option(help: "Random seed (same input, options and seed give the same weights).") var seed: UInt64 = 1
-    @Option(help: "Matrix products in fp32 or bf16 (bf16 needs AVX512_BF16; see rnn-fit(1) for when it is faster).") var precision: Precision = .fp32
+    @Option(help: "Matrix products in fp32 or bf16 (bf16 needs AVX512_BF16; default: bf16 where it is faster, see rnn-fit(1)).") var precision: Precision?
     @Option(help: "Threads for the matrix kernels (default: all cores, or RNNSTREAM_THREADS).") var threads: Int?
     @Option(name: [.short, .customLong("output")], help: "Write the weights to FILE atomically instead of standard output.") var output: String?
     @Option(help: "Write one JSON object per validation to FILE.") var log: String?
@@ -69,7 +69,7 @@ struct Fit: ParsableCommand {
         try check(evalEvery.map { $0 >= 1 } ?? true, "--eval-every: must be at least 1")
         try check(resetEvery >= 0, "--reset-every: must not be negative")
         try check(threads.map { $0 >= 1 && $0 <= 256 } ?? true, "--threads: must be 1...256")
-        try check(precision.isSupported, "--precision \(precision): this CPU has no AVX512_BF16 (its kernels: \(CPU.level))")
+        try check(precision?.isSupported ?? true, "--precision bf16: this CPU has no AVX512_BF16 (its kernels: \(CPU.level))")
         if let time { _ = try parse(time, "--time") }
         if let sampleEvery { _ = try parse(sampleEvery, "--sample-every") }
         _ = try parse(checkpointEvery, "--checkpoint-every")
@@ -112,7 +112,8 @@ struct Fit: ParsableCommand {
         r.training.evalEvery = evalEvery
         r.training.resetEvery = resetEvery
         r.training.seed = seed
-        r.training.precision = precision
+        r.training.precision = precision ?? .trainingDefault
+        r.precisionGiven = precision != nil
         r.output = output
         r.quiet = quiet
         r.logPath = log

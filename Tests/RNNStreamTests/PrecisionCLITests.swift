@@ -19,7 +19,8 @@ import RNNFormat
         var models: [Data] = []
         for cpu in ["", "avx2"] {
             let env = ["RNNSTREAM_THREADS": "2"].merging(cpu.isEmpty ? [:] : ["RNNSTREAM_CPU": cpu]) { $1 }
-            let fit = try CLI.run("rnn-fit", PrecisionCLITests.fit, stdin: .data(PrecisionCLITests.text), environment: env)
+            let fit = try CLI.run("rnn-fit", PrecisionCLITests.fit + ["--precision", "fp32"], stdin: .data(PrecisionCLITests.text),
+                                  environment: env)
             #expect(fit.status == 0 && fit.err.isEmpty, "\(fit)")
             models.append(fit.stdout)
         }
@@ -91,11 +92,52 @@ import RNNFormat
             outputs.append(fit.stdout)
         }
         #expect(outputs[0] == outputs[1], "bf16 weights differ between 1 and 2 threads")
-        let fp32 = try CLI.run("rnn-fit", PrecisionCLITests.fit, stdin: .data(PrecisionCLITests.text))
+        let fp32 = try CLI.run("rnn-fit", PrecisionCLITests.fit + ["--precision", "fp32"], stdin: .data(PrecisionCLITests.text))
         let bf16 = try Model.load(weightsFile: [UInt8](outputs[0])), full = try Model.load(weightsFile: [UInt8](fp32.stdout))
         #expect(bf16.info["precision"] == "bf16" && full.info["precision"] == "fp32")
         #expect(bf16.parameters != full.parameters)
         let a = try #require(Double(bf16.info["train_bpc"] ?? "")), b = try #require(Double(full.info["train_bpc"] ?? ""))
         #expect(abs(a - b) < 0.05, "train bpc bf16 \(a), fp32 \(b)")
+    }
+
+    /// Without --precision rnn-fit trains in bf16 where it is faster (CPU.bf16IsFast), else in fp32, and says
+    /// which in the metadata; RNNSTREAM_CPU=avx512 (no bf16) gives fp32 and the same weights as --precision fp32.
+    @Test func theDefaultPrecisionFollowsTheCPU() throws {
+        let plain = try CLI.run("rnn-fit", PrecisionCLITests.fit, stdin: .data(PrecisionCLITests.text))
+        #expect(plain.status == 0 && plain.err.isEmpty, "\(plain)")
+        let model = try Model.load(weightsFile: [UInt8](plain.stdout))
+        #expect(model.info["precision"] == (CPU.bf16IsFast ? "bf16" : "fp32"), "\(model.info)")
+        let forced = try CLI.run("rnn-fit", PrecisionCLITests.fit, stdin: .data(PrecisionCLITests.text),
+                                 environment: ["RNNSTREAM_CPU": "avx512"])
+        let fp32 = try CLI.run("rnn-fit", PrecisionCLITests.fit + ["--precision", "fp32"], stdin: .data(PrecisionCLITests.text))
+        let a = try Model.load(weightsFile: [UInt8](forced.stdout)), b = try Model.load(weightsFile: [UInt8](fp32.stdout))
+        #expect(a.info["precision"] == "fp32" && a.parameters == b.parameters)
+    }
+
+    /// A bf16 checkpoint resumes in bf16 without --precision (even where the default is fp32), to the weights
+    /// of the uninterrupted run; --precision fp32 against it is one line and status 1.
+    @Test(.enabled(if: CPU.hasBF16, "this CPU has no AVX512_BF16"))
+    func aBF16CheckpointResumesInBF16() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let text = try dir.write("text.txt", englishText(scalars: 8_000))
+        let common = ["--cell", "gru", "--hidden", "24", "--layers", "2", "--batch", "8", "--seq", "16", "--decay", "none",
+                      "--eval-every", "3000", "-q"]
+        let first = try CLI.run("rnn-fit", common + ["--precision", "bf16", "--steps", "10", "--checkpoint", dir.file("ck.gz"),
+                                                     "-o", dir.file("a.gz")], stdin: .file(text))
+        #expect(first.status == 0, "\(first)")
+        // No --precision: the checkpoint's bf16 is taken, whatever this CPU's default.
+        let resumed = try CLI.run("rnn-fit", common + ["--steps", "20", "--resume", dir.file("ck.gz"), "-o", dir.file("b.gz")],
+                                  stdin: .file(text))
+        #expect(resumed.status == 0, "\(resumed)")
+        let straight = try CLI.run("rnn-fit", common + ["--precision", "bf16", "--steps", "20", "-o", dir.file("c.gz")],
+                                   stdin: .file(text))
+        let b = try Model.load(weightsFile: [UInt8](try Data(contentsOf: URL(fileURLWithPath: dir.file("b.gz")))))
+        let c = try Model.load(weightsFile: [UInt8](try Data(contentsOf: URL(fileURLWithPath: dir.file("c.gz")))))
+        #expect(straight.status == 0 && b.info["precision"] == "bf16" && b.parameters == c.parameters)
+        let refused = try CLI.run("rnn-fit", common + ["--precision", "fp32", "--steps", "20", "--resume", dir.file("ck.gz"),
+                                                       "-o", dir.file("d.gz")], stdin: .file(text))
+        #expect(refused.status == 1 && refused.errLines.count == 1 && refused.err.contains("precision"), "\(refused)")
+        #expect(!FileManager.default.fileExists(atPath: dir.file("d.gz")))
     }
 }

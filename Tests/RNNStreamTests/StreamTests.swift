@@ -50,7 +50,9 @@ struct StreamTests {
         #expect(fit.status == 0, "\(fit)")
         let model = try loadModel(path: directory.file("m.gz"))
         #expect(model.vocabulary.index(of: "☃") == nil)
-        #expect(model.info["stream"] == "true" && model.info["unknown_chars"] == "7")
+        // 7 a pass over the input (how many passes the run makes before its early stop depends on the precision)
+        let unknown = try #require(model.info["unknown_chars"].flatMap(Int.init))
+        #expect(model.info["stream"] == "true" && unknown > 0 && unknown % 7 == 0, "\(unknown)")
         #expect(model.info["val_bpc"] != nil)
     }
 

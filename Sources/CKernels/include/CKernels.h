@@ -17,6 +17,8 @@ enum {
     RNN_CPU_AVX512BF16 = 4,
     /// F16C (vcvtph2ps, vcvtps2ph).
     RNN_CPU_F16C = 8,
+    /// An AMD CPU (cpuid's vendor): not a feature, but where AVX512_BF16 is fast (Precision.trainingDefault).
+    RNN_CPU_AMD = 16,
 };
 
 /// What this CPU can run (cpuid and xgetbv, read once); 0 on other architectures.

@@ -13,8 +13,9 @@ public enum Precision: String, Sendable, CaseIterable, Codable {
     /// Whether this CPU runs products in this precision.
     public var isSupported: Bool { self == .fp32 || CPU.hasBF16 }
 
-    /// The precision training uses when none is asked for: bf16 where the CPU has it, else fp32.
-    public static var trainingDefault: Precision { CPU.hasBF16 ? .bf16 : .fp32 }
+    /// The precision rnn-fit trains in when none is asked for: bf16 where it is faster than fp32
+    /// (`CPU.bf16IsFast`), else fp32.
+    public static var trainingDefault: Precision { CPU.bf16IsFast ? .bf16 : .fp32 }
 }
 
 /// The format the weights of a batch-1 product are held in (rnn-gen, rnn-score `--precision`): each weight is

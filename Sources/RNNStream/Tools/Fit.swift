@@ -33,6 +33,8 @@ public struct FitRequest: Sendable {
     public var commandLine = ""
     /// With `--time`: the shaping options the user left to rnn-fit, chosen by `Sizing` (explicit ones are kept).
     public var sizeToTime: SizedOptions = []
+    /// Whether `training.precision` was asked for; if not, a resumed run takes the checkpoint's.
+    public var precisionGiven = true
 
     public struct SizedOptions: OptionSet, Sendable {
         public let rawValue: Int
@@ -94,10 +96,16 @@ private func fit(_ request: FitRequest, program: String, io: ToolStreams) throws
         options.hiddenSize = initial.config.hiddenSize
         options.layers = initial.config.layers
     }
-    // --resume: the model size is the checkpoint's, whatever a new measurement would choose
-    if let resumeBytes, !request.sizeToTime.isEmpty, let path = request.resumePath {
+    // --resume: the model size is the checkpoint's, whatever a new measurement would choose, and so is the
+    // precision unless asked for (a checkpoint without one is fp32)
+    if let resumeBytes, !request.sizeToTime.isEmpty || !request.precisionGiven, let path = request.resumePath {
         do throws(TrainingError) {
             let stored = try Checkpoint.storedOptions(resumeBytes)
+            if !request.precisionGiven {
+                let p = Precision(rawValue: stored["precision"] ?? "fp32") ?? .fp32
+                guard p.isSupported else { throw TrainingError("trained in \(p.rawValue), which this CPU cannot run (its kernels: \(CPU.level))") }
+                options.precision = p
+            }
             if request.sizeToTime.contains(.cell), let v = stored["cell"].flatMap({ CellKind(rawValue: $0) }) { options.cell = v }
             if request.sizeToTime.contains(.hidden), let v = stored["hidden"].flatMap(Int.init) { options.hiddenSize = v }
             if request.sizeToTime.contains(.layers), let v = stored["layers"].flatMap(Int.init) { options.layers = v }

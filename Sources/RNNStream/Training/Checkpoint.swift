@@ -138,6 +138,11 @@ public enum Checkpoint {
         guard meta[Key.trainSHA256.name] == textSHA256 else {
             throw TrainingError("the input is not the text this checkpoint was trained on (SHA-256 differs)")
         }
+        // fp32 is not among the stored options (older checkpoints have none): a bf16 checkpoint needs bf16 here.
+        let stored = meta[Key.option("precision")] ?? Precision.fp32.rawValue
+        guard stored == trainer.options.precision.rawValue else {
+            throw TrainingError("option precision is \(trainer.options.precision.rawValue) here but \(stored) in the checkpoint")
+        }
         for (k, v) in shapeOptions(trainer.options, batch: trainer.batch, seq: trainer.seq) where meta[Key.option(k)] != v {
             throw TrainingError("option \(k) is \(v) here but \(meta[Key.option(k)] ?? "?") in the checkpoint")
         }

@@ -32,8 +32,8 @@ public struct TrainingOptions: Sendable, Equatable {
     /// Reset each stream's state every this many steps (0: only at epoch ends).
     public var resetEvery = 64
     public var seed: UInt64 = 1
-    /// The precision of the training products (`Precision`): fp32 unless asked, because on the CPU this was
-    /// measured on bf16 products ran at half the speed of fp32 ones (ARCHITECTURE.md, "bf16").
+    /// The precision of the training products (`Precision`). fp32 here; rnn-fit without --precision asks for
+    /// `Precision.trainingDefault` (bf16 where it is faster).
     public var precision: Precision = .fp32
 
     public init() {}
