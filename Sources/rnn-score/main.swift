@@ -7,6 +7,7 @@ import RNNInference
 import RNNStreamCLI
 
 extension WeightFormat: ExpressibleByArgument {}
+extension Precision: ExpressibleByArgument {}
 
 struct Score: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -39,12 +40,16 @@ struct Score: ParsableCommand {
     @Option(help: ArgumentHelp("Cut each file into N contiguous segments scored as N streams of one batch, approximately (see --burn-in; default: 64 for a regular file of 16 MiB or more in summary mode, else exact, one stream).", valueName: "N")) var jobs: Int?
     @Option(name: .customLong("burn-in"), help: ArgumentHelp("Characters before each segment after the first that are run, not scored, to warm its state up.", valueName: "C")) var burnIn: Int = defaultBurnIn
     @Option(help: ArgumentHelp("Score only segment K of N of each file (1 <= K <= N), with its burn-in; --json records of all N add up to --jobs N.", valueName: "K/N")) var segment: String?
+    @Option(name: .customLong("batch-precision"), help: "Multiply the batched modes' products (--jobs, --segment, --reset-each-line) in fp32 or bf16 (bf16 needs AVX512_BF16 and rounds the states too; see the man page).") var batchPrecision: Precision = .fp32
     @Flag(help: "Add up rnn-score --json summary records (FILEs or standard input) and print the total; takes no model.") var sum = false
 
     func validate() throws {
         if let threads, !(1...256).contains(threads) { throw ValidationError("--threads: must be 1...256") }
         if let jobs, !(1...maxSegments).contains(jobs) { throw ValidationError("--jobs: must be 1...\(maxSegments)") }
         if burnIn < 0 { throw ValidationError("--burn-in: must not be negative") }
+        if !batchPrecision.isSupported {
+            throw ValidationError("--batch-precision bf16: this CPU has no AVX512_BF16 (its kernels: \(CPU.level))")
+        }
         if let segment, SegmentChoice(argument: segment) == nil {
             throw ValidationError("--segment: \(segment.debugDescription) is not K/N with 1 <= K <= N <= \(maxSegments)")
         }
@@ -111,6 +116,7 @@ struct Score: ParsableCommand {
         r.forceColor = forceColor
         r.info = info
         r.precision = precision
+        r.batchPrecision = batchPrecision
         let status = runScore(r)
         if status != 0 { throw ExitCode(status) }
     }

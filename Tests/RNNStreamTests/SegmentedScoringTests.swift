@@ -130,6 +130,45 @@ private func close(_ a: Double, _ b: Double) -> Bool { abs(a - b) <= 1e-9 * max(
         }
     }
 
+    /// bf16 batch products (`--batch-precision bf16`): the same bits at every thread count, not the fp32 bits,
+    /// and logits within bf16's rounding of the fp32 ones.
+    @Test(.enabled(if: CPU.hasBF16, "this CPU has no AVX512_BF16"), arguments: [CellKind.lstm, .gru])
+    func bf16BatchProductsAreReproducibleAndClose(_ cell: CellKind) {
+        let V = 9, B = 8, T = 5
+        let p = randomParameters(cell, hidden: 320, layers: 2, vocab: V, seed: 31)
+        var rng = Random(seed: 32)
+        let inputs = (0..<(T * B)).map { _ in Int32(rng.next() % UInt64(V)) }
+        let kinds = [StepKind](repeating: .feed, count: T * B)
+        func logits(_ products: Precision) -> [Float] {
+            let batch = BatchPredictor(parameters: p, streams: B, maxSteps: T, products: products)
+            inputs.withUnsafeBufferPointer { x in kinds.withUnsafeBufferPointer { k in batch.advance(x.baseAddress!, kinds: k.baseAddress!, steps: T) } }
+            return (0..<(T * B * V)).map { batch.logits.pointer[$0] }
+        }
+        let fp32 = logits(.fp32)
+        var first: [Float]?
+        for t in [1, 2, 3] {
+            let bf16 = withThreads(t, parallel: true) { logits(.bf16) }
+            if let first { #expect(bf16.map(\.bitPattern) == first.map(\.bitPattern), "\(cell) \(t) threads") } else { first = bf16 }
+        }
+        let diff = zip(first!, fp32).map { abs($0 - $1) }.max() ?? 0
+        #expect(diff > 0 && diff < 0.1, "\(cell): max |bf16 − fp32| logit \(diff)")
+    }
+
+    /// `rnn-score --jobs --batch-precision bf16` scores within a small margin of fp32's; where the CPU (or
+    /// RNNSTREAM_CPU) has no AVX512_BF16 it is one line and status 64.
+    @Test func bf16BatchPrecisionScoresCloseOrIsRefused() throws {
+        let m = fixture.modelPath, file = fixture.textPath
+        let forced = try CLI.run("rnn-score", ["--jobs", "4", "--batch-precision", "bf16", m, file], environment: ["RNNSTREAM_CPU": "avx512"])
+        #expect(forced.status == 64 && forced.errLines.count == 1 && forced.err.contains("AVX512_BF16"), "\(forced)")
+        guard CPU.hasBF16 else { return }
+        let fp32 = records(try score(["--jobs", "4", "--json", m, file]))
+        let bf16 = records(try score(["--jobs", "4", "--json", "--batch-precision", "bf16", m, file]))
+        try #require(fp32.count == 1 && bf16.count == 1)
+        let a = value(fp32[0], "bpc"), b = value(bf16[0], "bpc")
+        #expect(a != b && abs(a - b) < 0.01, "bpc fp32 \(a), bf16 \(b)")
+        #expect(value(fp32[0], "chars") == value(bf16[0], "chars"))
+    }
+
     /// The batched scorer with burn-in: characters run unscored leave the state the scored ones continue from.
     @Test func burnInLeavesTheStateAndIsNotCounted() {
         let V = 7

@@ -44,8 +44,12 @@ public final class BatchPredictor {
     private let packed: PackedWeights
 
     /// `weights`: the format the packed weights are rounded to (`WeightFormat`; products of B ≥ 2 rows use
-    /// the rounded fp32 values, one stream the 16-bit copy), as in `Predictor`.
-    public init(parameters: Parameters, streams: Int, maxSteps: Int, weights: WeightFormat = .fp32) {
+    /// the rounded fp32 values, one stream the 16-bit copy), as in `Predictor`. `products` .bf16 (needs
+    /// CPU.hasBF16): products of B ≥ 2 rows multiply in bf16, the states rounded to bf16 as they are packed
+    /// (faster where bf16 is, `CPU.bf16IsFast`; the scores move a little, see rnn-score(1)).
+    public init(parameters: Parameters, streams: Int, maxSteps: Int, weights: WeightFormat = .fp32,
+                products: Precision = .fp32) {
+        precondition(products.isSupported, "bf16 products on a CPU without AVX512_BF16")
         precondition(streams >= 1 && maxSteps >= 1)
         config = parameters.config
         self.parameters = parameters
@@ -61,7 +65,7 @@ public final class BatchPredictor {
         outs = [FloatBuffer(count: rows * H), FloatBuffer(count: rows * H)]
         scratchC = FloatBuffer(count: B * H)
         logits = FloatBuffer(count: rows * V)
-        packed = PackedWeights(config: config, weights: weights)
+        packed = PackedWeights(config: config, weights: weights, products: products)
         weightsChanged()
     }
 

@@ -52,9 +52,10 @@ public final class BatchScorer {
 
     /// `parameters` are shared read-only. `maxSteps`: known characters per stream and chunk (default: as many
     /// as fit `chunkRows`, at most 128).
-    /// `weights`: the format the predictor holds the weights in (`Predictor.init`).
+    /// `weights`: the format the predictor holds the weights in (`Predictor.init`); `products`: the precision
+    /// of its products of 2 or more rows (`BatchPredictor.init`).
     public init(parameters: Parameters, vocabulary: Vocabulary, streams: Int, maxSteps: Int? = nil,
-                weights: WeightFormat = .fp32) {
+                weights: WeightFormat = .fp32, products: Precision = .fp32) {
         precondition(streams >= 1)
         self.parameters = parameters
         self.vocabulary = vocabulary
@@ -62,7 +63,7 @@ public final class BatchScorer {
         V = parameters.config.vocabSize
         T = maxSteps ?? max(1, min(128, BatchScorer.chunkRows / streams))
         unknownCost = unknownCharacterBits(vocabularySize: V)
-        predictor = BatchPredictor(parameters: parameters, streams: streams, maxSteps: T, weights: weights)
+        predictor = BatchPredictor(parameters: parameters, streams: streams, maxSteps: T, weights: weights, products: products)
         totals = Array(repeating: ScoreTotals(), count: streams)
         pending = Array(repeating: [], count: streams)
         head = Array(repeating: 0, count: streams)

@@ -41,6 +41,8 @@ public struct ScoreRequest: Sendable {
     public var unit: UnitChoice? = nil
     /// `--precision`: the format the weights are held in while scoring.
     public var precision: WeightFormat = .defaultForInference
+    /// `--batch-precision`: the precision of the batched modes' products of 2 or more rows (`BatchPredictor`).
+    public var batchPrecision: Precision = .fp32
     /// `--jobs N`: cut each file into N segments scored as one batch; nil: `automaticJobs` decides.
     public var jobs: Int? = nil
     /// Characters run before each segment after the first (`--burn-in`).
@@ -279,7 +281,8 @@ func scoreFile(
                 if n > 1 || request.segment != nil {
                     return try scoreSegments(text, segments: n, only: request.segment.map { $0.index - 1 }, burnIn: request.burnIn,
                                              parameters: parameters, vocabulary: vocabulary, weights: request.precision,
-                                             candidates: candidates, onCharacter: onCharacter, afterStep: afterRead)
+                                             products: request.batchPrecision, candidates: candidates,
+                                             onCharacter: onCharacter, afterStep: afterRead)
                 }
             } else if request.segment != nil {
                 throw ToolError(subject: subject, cause: "--segment needs a regular file (a pipe cannot be cut into segments)")
@@ -287,7 +290,8 @@ func scoreFile(
         }
         if request.resetEachLine && request.adapt == nil {
             return try scoreLines(fd: fd, subject: subject, parameters: parameters, vocabulary: vocabulary,
-                                  weights: request.precision, candidates: candidates, onCharacter: onCharacter,
+                                  weights: request.precision, products: request.batchPrecision, candidates: candidates,
+                                  onCharacter: onCharacter,
                                   afterRead: afterRead)
         }
         return try scoreStream(fd: fd, subject: subject, scorer: scorer, resetEachLine: request.resetEachLine, flushLines: flushLines,

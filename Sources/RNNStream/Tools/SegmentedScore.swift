@@ -256,14 +256,15 @@ struct SeekableText {
 /// temporary files). `afterStep` runs after every chunk and may ask to stop.
 func scoreSegments(
     _ text: SeekableText, segments: Int, only: Int?, burnIn: Int, parameters: Parameters, vocabulary: Vocabulary,
-    weights: WeightFormat = .fp32, candidates: Int, onCharacter: ((ScoredCharacter) -> Void)?, afterStep: () throws -> Bool
+    weights: WeightFormat = .fp32, products: Precision = .fp32, candidates: Int, onCharacter: ((ScoredCharacter) -> Void)?,
+    afterStep: () throws -> Bool
 ) throws -> ScoreTotals {
     let subject = text.subject
     func toolError(_ e: TextError) -> ToolError { ToolError(subject: subject, cause: e.description) }
     let bounds = try segmentBoundaries(size: text.size, segments: segments) { i throws(ToolError) in try text.byte(i) }
     let chosen = only.map { [$0] } ?? Array(0..<segments)
     let B = chosen.count
-    let scorer = BatchScorer(parameters: parameters, vocabulary: vocabulary, streams: B, weights: weights)
+    let scorer = BatchScorer(parameters: parameters, vocabulary: vocabulary, streams: B, weights: weights, products: products)
     scorer.candidates = candidates
     // per stream: the readers still to go (burn-in, then the segment) and whether each is scored
     var readers: [[(reader: RangeReader, scored: Bool)]] = []
@@ -322,10 +323,11 @@ func scoreSegments(
 /// in text order. A line longer than a batch continues in its stream, its state kept.
 func scoreLines(
     fd: Int32, subject: String, parameters: Parameters, vocabulary: Vocabulary, weights: WeightFormat = .fp32,
-    candidates: Int,
+    products: Precision = .fp32, candidates: Int,
     onCharacter: ((ScoredCharacter) -> Void)?, afterRead: () throws -> Bool
 ) throws -> ScoreTotals {
-    let scorer = BatchScorer(parameters: parameters, vocabulary: vocabulary, streams: lineStreams, weights: weights)
+    let scorer = BatchScorer(parameters: parameters, vocabulary: vocabulary, streams: lineStreams, weights: weights,
+                             products: products)
     scorer.candidates = candidates
     // per stream, the queued lines (their number in the batch) and how many of their characters are to come
     var owed: [[(line: Int, count: Int)]] = Array(repeating: [], count: lineStreams)
