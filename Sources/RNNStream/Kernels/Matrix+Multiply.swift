@@ -90,8 +90,12 @@ private let gemmScratch = ScratchPool(floats: scratchFloats)
 /// Largest A (rounded up to whole 6-row panels) packed once and shared by all tasks.
 private let sharedAFloats = 256 * 1024
 private let sharedAScratch = ScratchPool(floats: sharedAFloats + packAOverrun)
-/// The bf16 copy of a shared A (each k-block rounded up to whole pairs: at most mPad·(k + blocks) values).
-private let sharedA16Scratch = ScratchPool(floats: sharedAFloats)
+/// bf16 products pack an operand that several tiles would each pack (A when there are several column tiles,
+/// B when there are several row tiles) once, up front and in parallel, when its bf16 copy takes at most this
+/// many values (16 MB): the per-tile packing was a fifth of a bf16 training step.
+private let prepacked16Values = 8 << 20
+private let prepackedA16 = ScratchPool(floats: prepacked16Values / 2)
+private let prepackedB16 = ScratchPool(floats: prepacked16Values / 2)
 
 /// The k-block size of a product with inner dimension k: even blocks of at most maxKBlock, a function of k
 /// alone (it fixes the summation order). Block pc covers [pc, pc + min(kcMax, k − pc)).
@@ -168,7 +172,7 @@ func gemm(
     // columns [tj·tileCols, +tileCols) ∩ [0, n). Distinct t give distinct (ti, tj), hence disjoint
     // rectangles of C; tasks only read A and B. So concurrent tasks never write the same memory, and
     // each task's scratch buffer is its own (ScratchPool hands a buffer to one task at a time).
-    let run = { (sharedA: UnsafePointer<Float>?, sharedA16: UnsafePointer<UInt16>?) in
+    let run = { (sharedA: UnsafePointer<Float>?, sharedA16: UnsafePointer<UInt16>?, packedB16: UnsafePointer<UInt16>?) in
         let task: (Int) -> Void = { t in
             let ti = t / plan.tilesN, tj = t % plan.tilesN
             let i0 = ti * plan.tileRows, j0 = tj * plan.tileCols
@@ -191,9 +195,26 @@ func gemm(
             parallelFor(plan.count, task)
         }
     }
+    if bf16 {
+        // bf16: A and B each packed once (prepackBF16), in the layouts gemmTileBF16 reads from a shared A and
+        // a PackedMatrix, when several tiles would each pack them and their copies fit.
+        let kPairs = ceilDiv(k, kcMax) * roundUp(kcMax, 2)
+        let shareA = plan.tilesN > 1 && mPad * kPairs <= prepacked16Values
+        let shareB = packedB16 == nil && plan.tilesM > 1 && nPad * kPairs <= prepacked16Values
+        let parallel = 2 * m * n * k >= parallelFlops
+        withOptionalScratch(shareA ? prepackedA16 : nil) { rawA in
+            withOptionalScratch(shareB ? prepackedB16 : nil) { rawB in
+                let a16 = rawA.map { UnsafeMutableRawPointer($0).assumingMemoryBound(to: UInt16.self) }
+                let b16 = rawB.map { UnsafeMutableRawPointer($0).assumingMemoryBound(to: UInt16.self) }
+                prepackBF16(a: a, m: m, mPad: mPad, aInto: a16, b: b, n: n, nPad: nPad, bInto: b16, k: k, kcMax: kcMax,
+                            parallel: parallel)
+                run(nil, a16.map { UnsafePointer($0) }, b16.map { UnsafePointer($0) } ?? packedB16)
+            }
+        }
+        return
+    }
     // When several column tiles would each pack the same rows of A, and all of A is small, pack it once
-    // up front: k-block pc at shared + pc·mPad, laid out as packA lays out rows 0..<m (and its bf16 copy at
-    // bf16BlockOffset(pc, kcMax, mPad), each 6-row panel in the pair layout).
+    // up front: k-block pc at shared + pc·mPad, laid out as packA lays out rows 0..<m.
     if plan.tilesN > 1 && mPad * k <= sharedAFloats {
         sharedAScratch.with { shared in
             var pc = 0
@@ -202,29 +223,53 @@ func gemm(
                 packA(a, i0: 0, rows: m, p0: pc, kc: kc, into: shared + pc * mPad)
                 pc += kc
             }
-            if bf16 {
-                sharedA16Scratch.with { raw in
-                    let shared16 = UnsafeMutableRawPointer(raw).assumingMemoryBound(to: UInt16.self)
-                    var pc = 0
-                    while pc < k {
-                        let kc = min(kcMax, k - pc)
-                        let panelPairs = roundUp(kc, 2) * kernelRows
-                        let dst = shared16 + bf16BlockOffset(pc: pc, kcMax: kcMax, width: mPad)
-                        for q in 0..<(mPad / kernelRows) {
-                            rnn_bf16_pack_pairs(shared + pc * mPad + q * kernelRows * kc, kernelRows, kc,
-                                                dst + q * panelPairs)
-                        }
-                        pc += kc
-                    }
-                    run(UnsafePointer(shared), UnsafePointer(shared16))
-                }
-            } else {
-                run(UnsafePointer(shared), nil)
-            }
+            run(UnsafePointer(shared), nil, nil)
         }
     } else {
-        run(nil, nil)
+        run(nil, nil, nil)
     }
+}
+
+/// Runs `body` with a buffer of `pool` (nil: with nil).
+@inline(__always)
+private func withOptionalScratch(_ pool: ScratchPool?, _ body: (UnsafeMutablePointer<Float>?) -> Void) {
+    if let pool { pool.with { body($0) } } else { body(nil) }
+}
+
+/// The bf16 copies of all of A (into `aInto`, as a shared A: k-block pc at bf16BlockOffset(pc, kcMax, mPad),
+/// its 6-row panel g at + g·6·kc2) and of all of B (into `bInto`, as PackedMatrix's bf16 copy: k-block pc at
+/// bf16BlockOffset(pc, kcMax, nPad), its 16-column panel q at + q·16·kc2), either may be nil. One task per
+/// k-block and piece of at most maxTileRows rows or maxTileCols columns: packed in fp32 (packA, packBBlock)
+/// into the task's scratch, then converted (rnn_bf16_pack_pairs), on the worker team when `parallel`.
+private func prepackBF16(
+    a: StridedMatrix, m: Int, mPad: Int, aInto: UnsafeMutablePointer<UInt16>?,
+    b: StridedMatrix, n: Int, nPad: Int, bInto: UnsafeMutablePointer<UInt16>?,
+    k: Int, kcMax: Int, parallel: Bool
+) {
+    let mr = kernelRows, nr = kernelCols
+    let blocks = ceilDiv(k, kcMax)
+    let aPieces = aInto == nil ? 0 : ceilDiv(m, maxTileRows), bPieces = bInto == nil ? 0 : ceilDiv(n, maxTileCols)
+    let perBlock = aPieces + bPieces
+    let task: (Int) -> Void = { t in
+        let pc = t / perBlock * kcMax, piece = t % perBlock
+        let kc = min(kcMax, k - pc), kc2 = roundUp(kc, 2)
+        gemmScratch.with { scratch in
+            let sc = TileScratch(scratch)
+            if piece < aPieces, let aInto {
+                let r0 = piece * maxTileRows, rows = min(maxTileRows, m - r0)
+                packA(a, i0: r0, rows: rows, p0: pc, kc: kc, into: sc.aPacked)
+                let dst = aInto + bf16BlockOffset(pc: pc, kcMax: kcMax, width: mPad) + r0 * kc2
+                for g in 0..<ceilDiv(rows, mr) { rnn_bf16_pack_pairs(sc.aPacked + g * mr * kc, mr, kc, dst + g * mr * kc2) }
+            } else if let bInto {
+                let c0 = (piece - aPieces) * maxTileCols, cols = min(maxTileCols, n - c0)
+                packBBlock(b, p0: pc, kc: kc, j0: c0, cols: cols, into: sc.bPacked)
+                let dst = bInto + bf16BlockOffset(pc: pc, kcMax: kcMax, width: nPad) + c0 * kc2
+                for q in 0..<ceilDiv(cols, nr) { rnn_bf16_pack_pairs(sc.bPacked + q * nr * kc, nr, kc, dst + q * nr * kc2) }
+            }
+        }
+    }
+    let count = blocks * perBlock
+    if parallel { parallelFor(count, task) } else { for t in 0..<count { task(t) } }
 }
 
 /// The operands of a product as the tasks see them: A and B as given, and whichever of them is packed
