@@ -17,6 +17,9 @@ Groups (select with --only gemm,train,infer; default all):
          rnn-score on the validation text with fp32, fp16 and bf16 weights (chars/s, bpc and its difference).
   stream rnn-fit --stream: 1 GiB (256 MiB with --quick) of repeated tiny-shakespeare through a small RNN, then a
          2x512 LSTM on an endless pipe for the training budget: chars/s and peak RSS (target <= 256 MiB).
+  bigfile issue 10's "one 100 MB line under a 2x256 RNN in under a minute": a 2x256 RNN trained for 20 s, then
+         rnn-score of one 100,000,000-byte line (tiny-shakespeare with its newlines as spaces, repeated) at its
+         defaults (64 segments for a file this size) and with --batch-precision bf16: seconds and peak RSS.
 
 Budgets: default 300 s per training run (10 runs: ours + peer for 5 configurations), 2 s per GEMM
 measurement: about 60-65 minutes in all (the peers also score the validation text twice and generate after
@@ -833,6 +836,51 @@ LSTM_2X256 = {"key": "lstm_2x256", "label": "LSTM 2x256 B50 T50",
               "peer": ["--model", "lstm", "--layers", "2", "--hidden", "256"], "target": None}
 
 
+def big_line_text(nbytes=100_000_000):
+    """One line of nbytes bytes: tiny-shakespeare (ASCII) with its newlines as spaces, repeated."""
+    path = os.path.join(OUT, "big-line.txt")
+    if os.path.exists(path) and os.path.getsize(path) == nbytes:
+        return path
+    with open(DATA, "rb") as f:
+        unit = f.read().replace(b"\n", b" ")
+    with open(path, "wb") as f:
+        left = nbytes - 1
+        while left > 0:
+            piece = unit[:left]
+            f.write(piece)
+            left -= len(piece)
+        f.write(b"\n")
+    return path
+
+
+def bench_bigfile(ctx, table):
+    """Issue 10: one 100 MB line scored by a 2x256 RNN in under a minute."""
+    model = os.path.join(OUT, "rnn_2x256.gz")
+    say("[bigfile] ours  RNN 2x256: rnn-fit --time 20s")
+    f = run("fit_rnn_2x256", [os.path.join(BIN, "rnn-fit"), "--cell", "rnn", "--layers", "2", "--hidden", "256",
+                              "--time", "20s", "-q", "-o", model], stdin_path=DATA)
+    if not f.ok:
+        table.add("bigfile", "rnn-score of one 100 MB line (RNN 2x256)", None, unit="s", note="rnn-fit failed")
+        return
+    big = big_line_text()
+    has_bf16 = "avx512_bf16" in cpu_flags()
+    fp32_bpc = None
+    for extra in [[]] + ([["--batch-precision", "bf16"]] if has_bf16 else []):
+        label = " ".join(extra) or "defaults"
+        say(f"[bigfile] rnn-score --json {' '.join(extra)} on one 100 MB line")
+        r = run("score_big" + ("_bf16" if extra else ""), [os.path.join(BIN, "rnn-score"), "--json", *extra, model, big])
+        rec = last_json(r.stdout) if r.ok else None
+        note = ""
+        if rec:
+            note = f"bpc {rec['bpc']:.6f}" + (f" ({rec['bpc'] - fp32_bpc:+.6f} vs fp32 products)" if fp32_bpc is not None else "")
+            if not extra:
+                fp32_bpc = rec["bpc"]
+            note += f"; {rec['chars'] / r.wall:,.0f} chars/s; peak RSS {r.rss_mib:.0f} MiB" if r.wall else ""
+        table.add("bigfile", f"rnn-score, one 100 MB line, RNN 2x256, {label}", r.wall if r.ok else None, unit="s",
+                  lower_better=True, target=("max", 60), note=note, ours_busy=busy_of(r))
+        ctx.results.setdefault("bigfile", {})[label] = {"wall_s": r.wall, "peak_rss_mib": r.rss_mib, "record": rec}
+
+
 def bench_precision(ctx, table, trained):
     """bf16 training against fp32 (ours, and PyTorch with autocast), and rnn-score per weight precision."""
     S = ctx.train_seconds
@@ -943,8 +991,8 @@ def git_commit():
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="20 s per training run, 0.3 s per GEMM measurement")
-    ap.add_argument("--only", default="gemm,train,infer,precision,stream",
-                    help="comma-separated groups: gemm, train, infer, precision, stream")
+    ap.add_argument("--only", default="gemm,train,infer,precision,stream,bigfile",
+                    help="comma-separated groups: gemm, train, infer, precision, stream, bigfile")
     ap.add_argument("--seconds", type=float, help="training budget per run (default 300, --quick 20)")
     ap.add_argument("--gemm-seconds", type=float, help="seconds per GEMM measurement (default 2, --quick 0.3)")
     ap.add_argument("--quality", action="store_true", help="only the quality runs of make quality (issue 12)")
@@ -966,7 +1014,7 @@ def main():
     global WAIT_IDLE_S
     WAIT_IDLE_S = args.wait_idle
     groups = {g.strip() for g in args.only.split(",") if g.strip()}
-    bad = groups - {"gemm", "train", "infer", "precision", "stream"}
+    bad = groups - {"gemm", "train", "infer", "precision", "stream", "bigfile"}
     if bad:
         ap.error(f"unknown group(s) in --only: {', '.join(sorted(bad))}")
     if not os.path.isfile(DATA):
@@ -1034,6 +1082,8 @@ def main():
             bench_precision(ctx, table, trained)
         if "stream" in groups:
             bench_stream(ctx, table)
+        if "bigfile" in groups:
+            bench_bigfile(ctx, table)
     total = probe.stop()
     la1 = loadavg()
     ctx.results["loadavg_after"] = la1
