@@ -9,16 +9,16 @@ import RNNTools
 @Suite struct SizingTests {
     @Test func choosesTheWidestWidthThatSeesEnoughCharacters() {
         var asked: [Int] = []
-        // chars/param = 1e9·budget / w⁴ (× sustainedShare, 1): with budget 100, 256 gives 23, 384 4.6, 512 1.5
+        // chars/param = 1e9·budget / w⁴ (× sustainedShare, 1): with budget 200, 256 gives 46, 384 9.2, 512 2.9
         let c = Sizing.choose(widths: [128, 256, 384, 512, 768], layers: 2, dropout: nil, batch: 50, seq: 50,
-                              budget: 100, trainCharacters: 10_000_000) { _, w in
+                              budget: 200, trainCharacters: 10_000_000) { _, w in
             asked.append(w)
             return (w * w, 1e9 / Double(w * w))
         }
         #expect(c.hiddenSize == 384 && c.layers == 2)
         #expect(asked == [128, 256, 384, 512], "the probe goes on after the first width that fails: \(asked)")
-        #expect(abs(c.estimatedCharacters - Sizing.sustainedShare * 1e11 / (384.0 * 384)) < 1)
-        // 678,168 characters over 10M of text: 0.07 epochs, no dropout
+        #expect(abs(c.estimatedCharacters - Sizing.sustainedShare * 2e11 / (384.0 * 384)) < 1)
+        // 1,356,337 characters over 10M of text: 0.14 epochs, no dropout
         #expect(c.dropout == 0)
     }
 
@@ -91,6 +91,13 @@ import RNNTools
         #expect(short.summary.hasPrefix("gru 1x64, dropout 0, batch 50"), "\(short.summary)")
         let (long, longAsked) = choice(characters: 30e6)
         #expect(long.cell == .lstm && longAsked == [.gru, .lstm] && !long.isShort && long.rateFactor == 1)
+        // long on the GRU's rate, short on the (slower) LSTM's: the LSTM keeps the long run's batch and rate
+        let slower = Sizing.choose(widths: [64], layers: 1, dropout: 0, cell: nil, batch: 50, seq: 50, budget: 1,
+                                   trainCharacters: nil) { cell, _ in
+            (1, (cell == .gru ? 30e6 : 15e6) / Sizing.sustainedShare)
+        }
+        #expect(slower.cell == .lstm && !slower.isShort && slower.rateFactor == 1 && slower.batch == 50,
+                "\(slower.summary)")
         // a cell given is kept, long or short
         let given = Sizing.choose(widths: [64], layers: 1, dropout: 0, cell: .rnn, batch: 50, seq: 50, budget: 1,
                                   trainCharacters: nil) { _, _ in (1, 1e6) }

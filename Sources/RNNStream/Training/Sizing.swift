@@ -9,15 +9,16 @@ import RNNKernels
 ///     cell     = a GRU when the GRU's chars(width) is short, else an LSTM  (`cell(short:)`)
 ///     rate(w)  = training characters per second of width w on this machine, measured (`measureRate`)
 ///     chars(w) = rate(w) · budget                    what the run would see
-///     width    = the widest w with chars(w) >= 3 · parameters(w)   (the narrowest when none passes)
+///     width    = the widest w with chars(w) >= 5 · parameters(w)   (the narrowest when none passes)
 ///     epochs   = chars(width) / training characters  (passes over the text)
 ///     dropout  = 0 below 5 epochs, 0.1 below 10, 0.2 from 10 on    (0 for a stream: it is seen once)
-///     short    = chars(width) < 20M                  (an hour of 2x512, 21M, did worse with the short rule)
+///     short    = chars(width) < 20M                  (an hour of 2x512, 21M, did worse with the short rule;
+///                                                     the GRU's chars when rnn-fit chooses the cell)
 ///     batch    = 32 when short (LSTM), else the default 50           (more, smaller updates)
 ///     lr       = adam's default × 12 (LSTM), × 4 (GRU) or × 2 (RNN) when short   (and bigger ones)
 ///     steps    = chars(width) / (batch · seq)
 ///
-/// A model that sees fewer than ~3 characters per parameter is still far from what its size could learn, and a
+/// A model that sees fewer than ~5 characters per parameter is still far from what its size could learn, and a
 /// smaller one trained longer wins; a model that sees the text many times starts to learn it by heart, and
 /// dropout keeps it honest. A short run is limited by its number of updates, not by what it sees: smaller batches
 /// and a much larger rate buy more progress per second (the runs behind the numbers are in rnn-fit(1)).
@@ -27,8 +28,10 @@ public enum Sizing {
     public static let widths = [128, 256, 384, 512, 768]
     /// Layers when `--layers` is not given.
     public static let defaultLayers = 2
-    /// The fewest training characters per parameter a width must be able to see in the budget.
-    public static let minimumCharactersPerParameter = 3.0
+    /// The fewest training characters per parameter a width must be able to see in the budget. 3 chose a GRU 2x512
+    /// for 15 minutes on a Zen 3 (3.0 expected, 2.7 seen): 2.131 val bpc, where 2x384 in the same 15 minutes
+    /// (7.4 seen) reached 2.117 (rnn-fit(1), "Model size").
+    public static let minimumCharactersPerParameter = 5.0
     /// Dropout by passes over the training text: the first step whose `below` exceeds the epochs.
     public static let dropoutSteps: [(below: Double, dropout: Double)] = [(5, 0), (10, 0.1)]
     public static let dropoutAfterSteps = 0.2
@@ -40,7 +43,8 @@ public enum Sizing {
     /// best measured settings (rnn-fit(1), "Model size"): 5 minutes' worth of 2x256 (4.8M characters), 2.139 val bpc
     /// (batch 50, 0.008) against 2.201 (batch 32, 0.024); 15 minutes' worth of 2x384 (8M characters), 2.112 (dropout
     /// 0.2, batch 50, 0.008) against 2.120, in 1,135 s against 1,261 s. Long runs keep the LSTM, whose hour (2x512,
-    /// 2.120) is the best measured there.
+    /// 2.120) is the best measured there: a GRU 2x512's hour (dropout 0.2, batch 50, 0.002) reached 2.128 at 13.4M
+    /// characters and then overfitted until --patience stopped it.
     public static func cell(short: Bool) -> CellKind { short ? .gru : .lstm }
 
     /// A short run's batch (nil: the run's) and multiple of the default learning rate, by cell, with adam (the
@@ -88,8 +92,9 @@ public enum Sizing {
         public var rateFactor: Double
         /// Seconds spent measuring.
         public var probeSeconds: Double
-        /// Fewer characters in the budget than `shortRunCharacters`: short of updates, not of text.
-        public var isShort: Bool { estimatedCharacters < shortRunCharacters }
+        /// Short of updates, not of text: fewer characters in the budget than `shortRunCharacters` (judged on the
+        /// first cell measured when rnn-fit chooses the cell), so the run got `shortRun`'s batch and rate.
+        public var isShort: Bool
 
         /// One line for stderr and the `sizing` metadata.
         public var summary: String {
@@ -117,20 +122,23 @@ public enum Sizing {
                               cell: CellKind? = .lstm, optimizer: OptimizerKind = .adam,
                               batch: Int, batchGiven: Bool = false, seq: Int, budget: Double, trainCharacters: Int?,
                               measure: (CellKind, Int) -> (parameters: Int, rate: Double)) -> Choice {
-        func choose(_ cell: CellKind) -> Choice {
+        func choose(_ cell: CellKind, long: Bool = false) -> Choice {
             chooseWidth(widths: widths, layers: layers, dropout: given, rateGiven: rateGiven, cell: cell,
                         optimizer: optimizer, batch: batch, batchGiven: batchGiven, seq: seq, budget: budget,
-                        trainCharacters: trainCharacters) { measure(cell, $0) }
+                        trainCharacters: trainCharacters, long: long) { measure(cell, $0) }
         }
         if let cell { return choose(cell) }
         let first = choose(Sizing.cell(short: true))
         let long = Sizing.cell(short: false)
-        return first.isShort || long == first.cell ? first : choose(long)
+        // The run was judged long on the first cell's rate: the second keeps the long run's batch and rate even
+        // if its own (slower) rate would count as short (an hour of an LSTM 2x512 on a Zen 3 estimated 19M
+        // characters and got batch 32 and 0.024, the settings that did worse there).
+        return first.isShort || long == first.cell ? first : choose(long, long: true)
     }
 
     private static func chooseWidth(widths: [Int], layers: Int, dropout given: Double?, rateGiven: Bool,
                                     cell: CellKind, optimizer: OptimizerKind, batch: Int, batchGiven: Bool, seq: Int,
-                                    budget: Double, trainCharacters: Int?,
+                                    budget: Double, trainCharacters: Int?, long: Bool,
                                     measure: (Int) -> (parameters: Int, rate: Double)) -> Choice {
         precondition(!widths.isEmpty)
         var chosen: (width: Int, parameters: Int, rate: Double)? = nil
@@ -144,7 +152,7 @@ public enum Sizing {
         let c = chosen!
         let chars = c.rate * budget
         let epochs = trainCharacters.map { chars / Double(max($0, 1)) }
-        let short = chars < shortRunCharacters
+        let short = !long && chars < shortRunCharacters
         let rule = shortRun(cell: cell, optimizer: optimizer)
         // a smaller batch trains at nearly the probed rate (2x256 here: 16.4k chars/s at 32, 17.0k at 50)
         let runBatch = short && !batchGiven ? min(batch, rule.batch ?? batch) : batch
@@ -152,7 +160,7 @@ public enum Sizing {
         return Choice(cell: cell, hiddenSize: c.width, layers: layers, dropout: given ?? dropout(epochs: epochs), batch: runBatch,
                       parameters: c.parameters, charactersPerSecond: c.rate, estimatedCharacters: chars,
                       estimatedEpochs: epochs, estimatedSteps: steps,
-                      rateFactor: rateGiven || !short ? 1 : rule.rateFactor, probeSeconds: 0)
+                      rateFactor: rateGiven || !short ? 1 : rule.rateFactor, probeSeconds: 0, isShort: short)
     }
 
     /// Training characters per second of `config` at `batch`×`seq` on this machine: one untimed step (the first
