@@ -36,12 +36,12 @@ import RNNTools
         #expect(Sizing.dropout(epochs: 4.9) == 0)
         #expect(Sizing.dropout(epochs: 5) == 0.1)
         #expect(Sizing.dropout(epochs: 9.9) == 0.1)
-        #expect(Sizing.dropout(epochs: 10) == 0.2)
-        #expect(Sizing.dropout(epochs: 500) == 0.2)
+        #expect(Sizing.dropout(epochs: 10) == 0.3)
+        #expect(Sizing.dropout(epochs: 500) == 0.3)
         // 1M characters in the budget over a 50k text: 20 epochs
         let small = Sizing.choose(widths: [64], layers: 1, dropout: nil, batch: 10, seq: 10, budget: 1,
                                    trainCharacters: 50_000) { _, _ in (10, 1e6 / Sizing.sustainedShare) }
-        #expect(small.dropout == 0.2 && abs(small.estimatedEpochs! - 20) < 1e-9)
+        #expect(small.dropout == 0.3 && abs(small.estimatedEpochs! - 20) < 1e-9)
         let kept = Sizing.choose(widths: [64], layers: 1, dropout: 0.35, batch: 10, seq: 10, budget: 1,
                                   trainCharacters: 50_000) { _, _ in (10, 1e6) }
         #expect(kept.dropout == 0.35)
