@@ -988,11 +988,14 @@ def git_commit():
     return (r.stdout.strip() or "?") + ("+dirty" if dirty else "")
 
 
+# The groups --only selects from, in the order they run (the default is all of them).
+GROUPS = ("gemm", "train", "infer", "precision", "stream", "bigfile")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="20 s per training run, 0.3 s per GEMM measurement")
-    ap.add_argument("--only", default="gemm,train,infer,precision,stream,bigfile",
-                    help="comma-separated groups: gemm, train, infer, precision, stream, bigfile")
+    ap.add_argument("--only", default=",".join(GROUPS), help="comma-separated groups: " + ", ".join(GROUPS))
     ap.add_argument("--seconds", type=float, help="training budget per run (default 300, --quick 20)")
     ap.add_argument("--gemm-seconds", type=float, help="seconds per GEMM measurement (default 2, --quick 0.3)")
     ap.add_argument("--quality", action="store_true", help="only the quality runs of make quality (issue 12)")
@@ -1014,7 +1017,7 @@ def main():
     global WAIT_IDLE_S
     WAIT_IDLE_S = args.wait_idle
     groups = {g.strip() for g in args.only.split(",") if g.strip()}
-    bad = groups - {"gemm", "train", "infer", "precision", "stream", "bigfile"}
+    bad = groups - set(GROUPS)
     if bad:
         ap.error(f"unknown group(s) in --only: {', '.join(sorted(bad))}")
     if not os.path.isfile(DATA):
