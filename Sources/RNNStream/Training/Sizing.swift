@@ -30,7 +30,7 @@ public enum Sizing {
     public static let defaultLayers = 2
     /// The fewest training characters per parameter a width must be able to see in the budget. 3 chose a GRU 2x512
     /// for 15 minutes on a Zen 3 (3.0 expected, 2.7 seen): 2.131 val bpc, where 2x384 in the same 15 minutes
-    /// (7.4 seen) reached 2.117 (rnn-fit(1), "Model size").
+    /// (7.8 seen) reached 2.117 (rnn-fit(1), "Model size").
     public static let minimumCharactersPerParameter = 5.0
     /// Dropout by passes over the training text: the first step whose `below` exceeds the epochs.
     public static let dropoutSteps: [(below: Double, dropout: Double)] = [(5, 0), (10, 0.1)]
