@@ -118,9 +118,45 @@ struct CheckpointTests {
         let options = Checkpoint.shapeOptions(trainer.options, batch: trainer.batch, seq: trainer.seq)
         #expect(Set(file.metadata.keys.filter { $0.hasPrefix("checkpoint.option.") }) == Set(options.keys.map { Checkpoint.Key.option($0) }))
         let stateTensors = file.tensors.map(\.name).filter { $0.hasPrefix("checkpoint.") && !$0.hasPrefix("checkpoint.best.") }
-        var expected: [String] = [Checkpoint.TensorName.optimizerFirst, Checkpoint.TensorName.optimizerSecond]
+        var expected: [String] = [Checkpoint.TensorName.optimizerFirst, Checkpoint.TensorName.optimizerSecond,
+                                  Checkpoint.TensorName.average]
         for k in 0..<2 { expected.append(Checkpoint.TensorName.hidden(layer: k)) }
         for k in 0..<2 { expected.append(Checkpoint.TensorName.cell(layer: k)) }
         #expect(stateTensors == expected.map { "checkpoint." + $0 })
+    }
+}
+
+/// `--ema`: the moving average is part of the checkpoint, and a run resumes only with the same decay.
+struct CheckpointAverageTests {
+    static func trainer(ema: Double) throws -> Trainer {
+        let scalars = Array(englishText(scalars: 4000).unicodeScalars)
+        let vocabulary = Vocabulary(text: scalars)
+        var options = TrainingOptions()
+        options.hiddenSize = 8
+        options.batch = 4
+        options.seq = 8
+        options.ema = ema
+        return try Trainer(text: scalars.map { vocabulary.index(of: $0)! }, vocabulary: vocabulary, options: options)
+    }
+
+    @Test func theAverageSurvivesTheRoundTrip() throws {
+        let trainer = try Self.trainer(ema: 0.99)
+        let s = trainer.makeState()
+        var rng = Random(seed: 5)
+        CheckpointTests.fill(s.average!.buffer, &rng)
+        let bytes = Checkpoint.encode(state: s, trainer: trainer, textSHA256: "abc", seconds: 0)
+        let (r, _) = try Checkpoint.decode(bytes, trainer: trainer, textSHA256: "abc")
+        #expect(r.average?.buffer.array == s.average!.buffer.array)
+        #expect(r.params.buffer.array == s.params.buffer.array)
+    }
+
+    @Test func aDifferentDecayIsRefused() throws {
+        let with = try Self.trainer(ema: 0.99), without = try Self.trainer(ema: 0), other = try Self.trainer(ema: 0.9)
+        let averaged = Checkpoint.encode(state: with.makeState(), trainer: with, textSHA256: "abc", seconds: 0)
+        let plain = Checkpoint.encode(state: without.makeState(), trainer: without, textSHA256: "abc", seconds: 0)
+        #expect(throws: TrainingError.self) { try Checkpoint.decode(averaged, trainer: without, textSHA256: "abc") }
+        #expect(throws: TrainingError.self) { try Checkpoint.decode(averaged, trainer: other, textSHA256: "abc") }
+        #expect(throws: TrainingError.self) { try Checkpoint.decode(plain, trainer: with, textSHA256: "abc") }
+        #expect(throws: Never.self) { try Checkpoint.decode(plain, trainer: without, textSHA256: "abc") }
     }
 }

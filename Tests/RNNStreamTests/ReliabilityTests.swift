@@ -60,13 +60,13 @@ struct ReliabilityTests {
         if files.contains("m.gz") { _ = try loadModel(path: directory.file("m.gz")) }
     }
 
-    @Test(arguments: ["lstm", "gru"])
-    func resumeIsExact(cell: String) throws {
+    @Test(arguments: [("lstm", []), ("gru", []), ("lstm", ["--ema", "0.9"])])
+    func resumeIsExact(cell: String, extra: [String]) throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let text = try directory.write("text.txt", englishText(scalars: 30_000))
         let common = ["--cell", cell, "--hidden", "24", "--layers", "2", "--batch", "8", "--seq", "16", "--dropout", "0.1",
-                      "--decay", "none", "--warmup", "5", "--eval-every", "3000", "-q"]
+                      "--decay", "none", "--warmup", "5", "--eval-every", "3000", "-q"] + extra
         let first = try CLI.run("rnn-fit", common + ["--steps", "40", "--checkpoint", directory.file("ck.gz"),
                                                      "-o", directory.file("a.gz")], stdin: .file(text))
         #expect(first.status == 0, "\(first)")

@@ -66,3 +66,10 @@ package func sumOfSquares(_ d: UnsafePointer<Float>, count n: Int) -> Double {
 package func scale(_ d: UnsafeMutablePointer<Float>, count: Int, by factor: Float) {
     for i in 0..<count { d[i] *= factor }
 }
+
+/// The exponential moving average of the weights (`rnn-fit --average`): a = decay·a + (1-decay)·w.
+package func movingAverage(count n: Int, average a: UnsafeMutablePointer<Float>, weights w: UnsafePointer<Float>,
+                           decay: Float) {
+    let keep = decay, take = 1 - decay
+    for i in 0..<n { a[i] = keep * a[i] + take * w[i] }
+}

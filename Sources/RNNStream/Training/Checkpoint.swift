@@ -46,6 +46,8 @@ public enum Checkpoint {
         static func best(_ tensor: String) -> String { "best." + tensor }
         package static let optimizerFirst = "optimizer.first"
         package static let optimizerSecond = "optimizer.second"
+        /// `--ema` only: the moving average of the weights, flat in `Parameters` order
+        package static let average = "average"
         /// (B, H) per layer
         package static func hidden(layer: Int) -> String { "state.h.\(layer)" }
         /// (B, H) per layer, LSTM only
@@ -53,7 +55,8 @@ public enum Checkpoint {
     }
 
     /// The options a resumed run takes from the checkpoint (they fix the model, the data walk and the math).
-    /// The precision is one of them only when it is not fp32, so checkpoints written before it existed resume.
+    /// The precision is one of them only when it is not fp32, and `ema` only when it is on, so checkpoints written
+    /// before they existed resume.
     package static func shapeOptions(_ o: TrainingOptions, batch: Int, seq: Int) -> [String: String] {
         var options = [
             "cell": o.cell.rawValue, "hidden": String(o.hiddenSize), "layers": String(o.layers),
@@ -63,6 +66,7 @@ public enum Checkpoint {
             "reset_every": String(o.resetEvery), "seed": String(o.seed),
         ]
         if o.precision != .fp32 { options["precision"] = o.precision.rawValue }
+        if o.ema > 0 { options["ema"] = String(o.ema) }
         return options
     }
 
@@ -97,6 +101,9 @@ public enum Checkpoint {
             file.tensors.append(Tensor(name: prefix + TensorName.optimizerFirst, shape: [s.optimizer.first.count], data: s.optimizer.first.array))
         }
         file.tensors.append(Tensor(name: prefix + TensorName.optimizerSecond, shape: [s.optimizer.second.count], data: s.optimizer.second.array))
+        if let average = s.average {
+            file.tensors.append(Tensor(name: prefix + TensorName.average, shape: [average.count], data: average.buffer.array))
+        }
         for (k, h) in s.recurrent.h.enumerated() {
             file.tensors.append(Tensor(name: prefix + TensorName.hidden(layer: k), shape: [s.recurrent.batch, s.recurrent.hidden], data: h.array))
         }
@@ -143,6 +150,11 @@ public enum Checkpoint {
         guard stored == trainer.options.precision.rawValue else {
             throw TrainingError("option precision is \(trainer.options.precision.rawValue) here but \(stored) in the checkpoint")
         }
+        // the same for the moving average: a checkpoint with one needs --ema here, and the same decay
+        let storedEMA = meta[Key.option("ema")].flatMap(Double.init) ?? 0
+        guard storedEMA == trainer.options.ema else {
+            throw TrainingError("option ema is \(trainer.options.ema) here but \(storedEMA) in the checkpoint")
+        }
         for (k, v) in shapeOptions(trainer.options, batch: trainer.batch, seq: trainer.seq) where meta[Key.option(k)] != v {
             throw TrainingError("option \(k) is \(v) here but \(meta[Key.option(k)] ?? "?") in the checkpoint")
         }
@@ -169,6 +181,7 @@ public enum Checkpoint {
         }
         if s.optimizer.first.count > 0 { try fill(TensorName.optimizerFirst, s.optimizer.first) }
         try fill(TensorName.optimizerSecond, s.optimizer.second)
+        if let average = s.average { try fill(TensorName.average, average.buffer) }
         for (k, h) in s.recurrent.h.enumerated() { try fill(TensorName.hidden(layer: k), h) }
         for (k, c) in s.recurrent.c.enumerated() { try fill(TensorName.cell(layer: k), c) }
 

@@ -79,6 +79,8 @@ public final class TrainingState {
     public let config: ModelConfig
     public let params: Parameters
     public let best: Parameters
+    /// `--ema`: the moving average of `params` that is validated, kept as `best` and written (nil: off).
+    public let average: Parameters?
     public let optimizer: Optimizer
     public let recurrent: RecurrentState
     public var batcher: Batcher
@@ -101,10 +103,11 @@ public final class TrainingState {
     /// numbers as the weight initialisation seeded with `--seed` itself. Changing it changes every run's weights.
     static let dropoutSeedSalt: UInt64 = 0x5EED_D80B
 
-    init(config: ModelConfig, batcher: Batcher, optimizer: OptimizerKind, seed: UInt64) {
+    init(config: ModelConfig, batcher: Batcher, optimizer: OptimizerKind, seed: UInt64, average: Bool = false) {
         self.config = config
         params = Parameters(config: config)
         best = Parameters(config: config)
+        self.average = average ? Parameters(config: config) : nil
         self.optimizer = Optimizer(kind: optimizer, count: params.count)
         recurrent = RecurrentState(config: config, batch: batcher.batch)
         self.batcher = batcher
@@ -193,10 +196,11 @@ public final class Trainer {
             ? Batcher(textCount: trainCount, batch: batch, steps: seq, resetEvery: options.resetEvery)
             : Batcher(textCount: batch * seq + 1, batch: batch, steps: seq, resetEvery: 0)
         let s = TrainingState(config: config, batcher: batcher,
-                              optimizer: options.optimizer, seed: options.seed)
+                              optimizer: options.optimizer, seed: options.seed, average: options.ema > 0)
         let model = initial ?? Model.initialized(config: config, vocabulary: vocabulary, seed: options.seed)
         s.params.copy(from: Parameters(model: model))
         s.best.copy(from: s.params)
+        s.average?.copy(from: s.params)
         return s
     }
 
@@ -217,13 +221,15 @@ public final class Trainer {
         let start = Date()
         let s = state ?? makeState()
         let params = s.params, grads = Parameters(config: config)
+        // what is validated, kept and written: the weights, or with --ema their moving average
+        let evaluated = s.average ?? params
         let network = Network(config: config, batch: batch, steps: seq, precision: options.precision)
         network.dropout = Float(options.dropout)
         let schedule = Schedule(base: options.resolvedLearningRate, warmupSteps: options.warmupSteps, decay: options.decay)
         var inputs = [Int32](repeating: 0, count: batch * seq), targets = inputs
         // validation borrows the network's packed recurrent weights (packed again at the start of every step)
         let scorer = validation.isEmpty && stream == nil
-            ? nil : StreamScorer(parameters: params, vocabulary: vocabulary, recurrentPacking: network.packedWh)
+            ? nil : StreamScorer(parameters: evaluated, vocabulary: vocabulary, recurrentPacking: network.packedWh)
         let evalEvery = options.evalEvery ?? max(Trainer.evaluationSpacing * (stream?.validationLimit ?? validation.count),
                                              Trainer.minimumEvaluationInterval)
         var lastNorm = 0.0, lr = schedule.rate(step: s.step, progress: 0)
@@ -281,7 +287,7 @@ public final class Trainer {
             if bpc.isFinite, s.bestValidation.map({ bpc < $0 }) ?? true {
                 s.bestValidation = bpc
                 s.bestTrainBPC = s.lastTrainBPC
-                s.best.copy(from: params)
+                s.best.copy(from: evaluated)
                 s.stale = 0
                 improved = true
             } else {
@@ -293,7 +299,7 @@ public final class Trainer {
 
         /// 200 characters from the current weights, from the fresh state, seeded by the step.
         func sample() {
-            let current = Model(config: config, vocabulary: vocabulary, parameters: params.tensors())
+            let current = Model(config: config, vocabulary: vocabulary, parameters: evaluated.tensors())
             let generator = Generator(model: current, options: SamplingOptions(), seed: UInt64(s.step))
             var text = String.UnicodeScalarView()
             for _ in 0..<Trainer.sampleLength { text.append(generator.nextCharacter()) }
@@ -336,6 +342,7 @@ public final class Trainer {
             if !loss.isFinite || !norm.isFinite {
                 // roll back to the best weights so far and halve the rate
                 params.copy(from: s.best)
+                s.average?.copy(from: s.best)
                 s.recurrent.reset()
                 s.lrScale *= Trainer.divergenceRateFactor
                 observer(.notice(String(format: "diverged at step %d (loss %@): restored the best weights, learning rate now %.3g",
@@ -347,6 +354,12 @@ public final class Trainer {
             if options.clip > 0 && norm > options.clip { scaleGradients(grads, by: Float(options.clip / norm)) }
             lr = schedule.rate(step: s.step, progress: fraction()) * s.lrScale
             s.optimizer.update(parameters: params, gradients: grads, learningRate: Float(lr))
+            if let average = s.average {
+                // follow the weights closely at first, then average over about 1/(1-ema) updates
+                let t = Double(s.optimizer.step)
+                movingAverage(count: average.count, average: average.pointer, weights: params.pointer,
+                              decay: Float(min(options.ema, (1 + t) / (10 + t))))
+            }
             s.step += 1
             s.characters += batch * seq
             s.windowNats += loss
@@ -369,7 +382,7 @@ public final class Trainer {
             if sampleAtEvaluations { sample() }
         }
         if scorer == nil || validation.isEmpty {
-            s.best.copy(from: params)
+            s.best.copy(from: evaluated)
             s.bestTrainBPC = s.lastTrainBPC
         }
 
@@ -391,6 +404,7 @@ public final class Trainer {
             "stop_reason": stopReason.rawValue,
         ]) { _, new in new }
         if let v = s.bestValidation { out.info["val_bpc"] = String(format: "%.6f", v) }
+        if options.ema > 0 { out.info["ema"] = String(options.ema) }
         return TrainingResult(model: out, trainBPC: s.bestTrainBPC, validationBPC: s.bestValidation, steps: s.step,
                               characters: s.characters, seconds: s.previousSeconds + elapsed(), stopReason: stopReason)
     }
