@@ -67,7 +67,7 @@ package func scale(_ d: UnsafeMutablePointer<Float>, count: Int, by factor: Floa
     for i in 0..<count { d[i] *= factor }
 }
 
-/// The exponential moving average of the weights (`rnn-fit --average`): a = decay·a + (1-decay)·w.
+/// The exponential moving average of the weights (`rnn-fit --ema`): a = decay·a + (1-decay)·w.
 package func movingAverage(count n: Int, average a: UnsafeMutablePointer<Float>, weights w: UnsafePointer<Float>,
                            decay: Float) {
     let keep = decay, take = 1 - decay

@@ -297,7 +297,7 @@ public final class Trainer {
             observer(.evaluated(progress, improved: improved))
         }
 
-        /// 200 characters from the current weights, from the fresh state, seeded by the step.
+        /// 200 characters from the weights validated (their average with --ema), from the fresh state, seeded by the step.
         func sample() {
             let current = Model(config: config, vocabulary: vocabulary, parameters: evaluated.tensors())
             let generator = Generator(model: current, options: SamplingOptions(), seed: UInt64(s.step))
