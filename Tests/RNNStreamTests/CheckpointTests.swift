@@ -158,5 +158,19 @@ struct CheckpointAverageTests {
         #expect(throws: TrainingError.self) { try Checkpoint.decode(averaged, trainer: other, textSHA256: "abc") }
         #expect(throws: TrainingError.self) { try Checkpoint.decode(plain, trainer: with, textSHA256: "abc") }
         #expect(throws: Never.self) { try Checkpoint.decode(plain, trainer: without, textSHA256: "abc") }
+        let error = #expect(throws: TrainingError.self) { try Checkpoint.decode(averaged, trainer: without, textSHA256: "abc") }
+        #expect(error?.description == "option ema is 0.0 here but 0.99 in the checkpoint")
+    }
+
+    /// An option this version does not know (a later version's) is refused, not ignored.
+    @Test func anUnknownOptionIsRefused() throws {
+        let trainer = try Self.trainer(ema: 0)
+        var file = try SafeTensorsFile.decode(Gzip.decompress(
+            Checkpoint.encode(state: trainer.makeState(), trainer: trainer, textSHA256: "abc", seconds: 0), maxOutput: 1 << 26))
+        file.metadata[Checkpoint.Key.option("layer_norm")] = "1"
+        let error = #expect(throws: TrainingError.self) {
+            try Checkpoint.decode(Gzip.compress(file.encoded()), trainer: trainer, textSHA256: "abc")
+        }
+        #expect(error?.description == "option layer_norm is unset here but 1 in the checkpoint")
     }
 }

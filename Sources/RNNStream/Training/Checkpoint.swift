@@ -55,8 +55,8 @@ public enum Checkpoint {
     }
 
     /// The options a resumed run takes from the checkpoint (they fix the model, the data walk and the math).
-    /// The precision is one of them only when it is not fp32, and `ema` only when it is on, so checkpoints written
-    /// before they existed resume.
+    /// The precision is one of them only when it is not fp32, and `ema` and `weight_drop` only when they are on, so
+    /// checkpoints written before they existed resume: `absentOption` is what a missing one means.
     package static func shapeOptions(_ o: TrainingOptions, batch: Int, seq: Int) -> [String: String] {
         var options = [
             "cell": o.cell.rawValue, "hidden": String(o.hiddenSize), "layers": String(o.layers),
@@ -67,8 +67,12 @@ public enum Checkpoint {
         ]
         if o.precision != .fp32 { options["precision"] = o.precision.rawValue }
         if o.ema > 0 { options["ema"] = String(o.ema) }
+        if o.weightDrop > 0 { options["weight_drop"] = String(o.weightDrop) }
         return options
     }
+
+    /// The value of a shaping option that `shapeOptions` leaves out (on either side of a resume).
+    package static let absentOption = ["precision": Precision.fp32.rawValue, "ema": String(0.0), "weight_drop": String(0.0)]
 
     public static func encode(state s: TrainingState, trainer: Trainer, textSHA256: String, seconds: Double) -> [UInt8] {
         let model = Model(config: s.config, vocabulary: trainer.vocabulary, parameters: s.params.tensors())
@@ -118,6 +122,10 @@ public enum Checkpoint {
     public static func storedOptions(_ bytes: [UInt8]) throws(TrainingError) -> [String: String] {
         let meta = try readFile(bytes).metadata
         guard meta[Key.format.name] == format else { throw TrainingError("not an rnnstream checkpoint") }
+        return options(in: meta)
+    }
+
+    private static func options(in meta: [String: String]) -> [String: String] {
         var out: [String: String] = [:]
         for (k, v) in meta where k.hasPrefix(Key.option("")) { out[String(k.dropFirst(Key.option("").count))] = v }
         return out
@@ -145,18 +153,13 @@ public enum Checkpoint {
         guard meta[Key.trainSHA256.name] == textSHA256 else {
             throw TrainingError("the input is not the text this checkpoint was trained on (SHA-256 differs)")
         }
-        // fp32 is not among the stored options (older checkpoints have none): a bf16 checkpoint needs bf16 here.
-        let stored = meta[Key.option("precision")] ?? Precision.fp32.rawValue
-        guard stored == trainer.options.precision.rawValue else {
-            throw TrainingError("option precision is \(trainer.options.precision.rawValue) here but \(stored) in the checkpoint")
-        }
-        // the same for the moving average: a checkpoint with one needs --ema here, and the same decay
-        let storedEMA = meta[Key.option("ema")].flatMap(Double.init) ?? 0
-        guard storedEMA == trainer.options.ema else {
-            throw TrainingError("option ema is \(trainer.options.ema) here but \(storedEMA) in the checkpoint")
-        }
-        for (k, v) in shapeOptions(trainer.options, batch: trainer.batch, seq: trainer.seq) where meta[Key.option(k)] != v {
-            throw TrainingError("option \(k) is \(v) here but \(meta[Key.option(k)] ?? "?") in the checkpoint")
+        // Every option on either side, a missing one taking its `absentOption` value (a bf16 checkpoint needs
+        // bf16 here, one with a moving average the same --ema).
+        let here = shapeOptions(trainer.options, batch: trainer.batch, seq: trainer.seq)
+        let there = options(in: meta)
+        for k in Set(here.keys).union(there.keys).sorted() {
+            let a = here[k] ?? absentOption[k], b = there[k] ?? absentOption[k]
+            guard a == b else { throw TrainingError("option \(k) is \(a ?? "unset") here but \(b ?? "unset") in the checkpoint") }
         }
         // The model part is a weights file: validate it as one.
         var modelFile = SafeTensorsFile(tensors: file.tensors.filter { !$0.name.hasPrefix(prefix) })

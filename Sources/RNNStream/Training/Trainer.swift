@@ -225,6 +225,7 @@ public final class Trainer {
         let evaluated = s.average ?? params
         let network = Network(config: config, batch: batch, steps: seq, precision: options.precision)
         network.dropout = Float(options.dropout)
+        let weightDrop = options.weightDrop > 0 ? WeightDrop(config: config, rate: options.weightDrop) : nil
         let schedule = Schedule(base: options.resolvedLearningRate, warmupSteps: options.warmupSteps, decay: options.decay)
         var inputs = [Int32](repeating: 0, count: batch * seq), targets = inputs
         // validation borrows the network's packed recurrent weights (packed again at the start of every step)
@@ -336,8 +337,10 @@ public final class Trainer {
                 s.batcher.next(text: train, inputs: &inputs, targets: &targets, state: s.recurrent)
             }
             grads.buffer.zero()
-            let loss = network.run(parameters: params, inputs: inputs, targets: targets, state: s.recurrent,
-                                   grads: grads, scoredRows: batch * seq, rng: &s.rng)
+            weightDrop?.draw(from: params, rng: &s.rng)
+            let loss = network.run(parameters: weightDrop?.dropped ?? params, inputs: inputs, targets: targets,
+                                   state: s.recurrent, grads: grads, scoredRows: batch * seq, rng: &s.rng)
+            weightDrop?.maskGradients(grads)
             let norm = gradientNorm(grads)
             if !loss.isFinite || !norm.isFinite {
                 // roll back to the best weights so far and halve the rate
@@ -405,6 +408,7 @@ public final class Trainer {
         ]) { _, new in new }
         if let v = s.bestValidation { out.info["val_bpc"] = String(format: "%.6f", v) }
         if options.ema > 0 { out.info["ema"] = String(options.ema) }
+        if options.weightDrop > 0 { out.info["weight_drop"] = String(options.weightDrop) }
         return TrainingResult(model: out, trainBPC: s.bestTrainBPC, validationBPC: s.bestValidation, steps: s.step,
                               characters: s.characters, seconds: s.previousSeconds + elapsed(), stopReason: stopReason)
     }

@@ -17,6 +17,8 @@ public struct TrainingOptions: Sendable, Equatable {
     /// Clip the gradients' global L2 norm to this (0: no clipping).
     public var clip = 5.0
     public var dropout = 0.0
+    /// DropConnect on the recurrent weights: the fraction of each Wh's entries every update drops (`WeightDrop`).
+    public var weightDrop = 0.0
     /// Validate, keep and write an exponential moving average of the weights, updated after every step with
     /// this decay (0: off, the weights themselves).
     public var ema = 0.999
