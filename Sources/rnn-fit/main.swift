@@ -30,6 +30,7 @@ struct Fit: ParsableCommand {
     @Option(help: "Learning-rate decay over the run: cosine or none.") var decay: Schedule.Decay = .cosine
     @Option(help: "Clip the gradients' global norm to this value (0: off).") var clip: Double = 5
     @Option(help: "Dropout between layers and before the output, 0 to 0.9 (default: 0, or sized to --time).") var dropout: Double?
+    @Option(name: .customLong("weight-drop"), help: "Drop this fraction of the recurrent weights at every update (DropConnect), 0 to 0.9 (default: 0, or sized to --time).") var weightDrop: Double?
     @Option(help: "Validate and write an exponential moving average of the weights, with this decay per update (0: off).") var ema: Double = 0.999
     @Option(help: "Stop after this many passes over the training text.") var epochs: Double = 50
     @Option(help: "Stop after this much time, e.g. 90s, 5m, 1h30m.") var time: String?
@@ -63,6 +64,7 @@ struct Fit: ParsableCommand {
         try check(warmup >= 0, "--warmup: must not be negative")
         try check(clip >= 0 && clip.isFinite, "--clip: must be 0 or positive")
         try check(dropout.map { $0 >= 0 && $0 <= 0.9 } ?? true, "--dropout: must be 0...0.9")
+        try check(weightDrop.map { $0 >= 0 && $0 <= 0.9 } ?? true, "--weight-drop: must be 0...0.9")
         try check(ema >= 0 && ema < 1, "--ema: must be 0 or more and below 1")
         try check(epochs > 0 && epochs.isFinite, "--epochs: must be positive")
         try check(steps.map { $0 >= 1 } ?? true, "--steps: must be at least 1")
@@ -98,6 +100,7 @@ struct Fit: ParsableCommand {
         r.training.decay = decay
         r.training.clip = clip
         r.training.dropout = dropout ?? r.training.dropout
+        r.training.weightDrop = weightDrop ?? r.training.weightDrop
         r.training.ema = ema
         r.training.epochs = epochs
         r.training.timeLimit = try time.map { try parse($0, "--time") }
@@ -106,6 +109,7 @@ struct Fit: ParsableCommand {
             if hidden == nil { r.sizeToTime.insert(.hidden) }
             if layers == nil { r.sizeToTime.insert(.layers) }
             if dropout == nil { r.sizeToTime.insert(.dropout) }
+            if weightDrop == nil { r.sizeToTime.insert(.weightDrop) }
             if lr == nil { r.sizeToTime.insert(.learningRate) }
             if batch == nil { r.sizeToTime.insert(.batch) }
         }

@@ -292,6 +292,15 @@ struct CLITests {
         #expect(fit.err.hasPrefix("rnn-fit: standard input: "), "\(fit)")
     }
 
+    /// Options out of their range are refused before anything is read: one usage line naming the option, exit 64
+    /// (EX_USAGE), nothing on stdout.
+    @Test(arguments: [["--ema", "1"], ["--ema=-0.1"], ["--ema", "nan"], ["--dropout", "0.95"], ["--weight-drop", "1"], ["--lr", "0"],
+                      ["--seq", "0"], ["--val-frac", "1"], ["--time", "soon"]])
+    func outOfRangeOptionsAreRefused(option: [String]) throws {
+        let fit = try CLI.run("rnn-fit", CLI.tinyFit + option, stdin: .data(Data(englishText(scalars: 3000).utf8)))
+        expectOneLineError(fit, status: 64, mentioning: "rnn-fit: \(option[0].split(separator: "=")[0]): ")
+    }
+
     // MARK: Errors
 
     /// (text before the bad bytes, the bad bytes)

@@ -35,19 +35,27 @@ import RNNTools
         #expect(Sizing.dropout(epochs: 0.5) == 0)
         #expect(Sizing.dropout(epochs: 4.9) == 0)
         #expect(Sizing.dropout(epochs: 5) == 0.1)
-        #expect(Sizing.dropout(epochs: 9.9) == 0.1)
-        #expect(Sizing.dropout(epochs: 10) == 0.3)
+        #expect(Sizing.dropout(epochs: 14.9) == 0.1)
+        #expect(Sizing.dropout(epochs: 15) == 0.3)
         #expect(Sizing.dropout(epochs: 500) == 0.3)
+        #expect(Sizing.weightDrop(epochs: nil) == 0)
+        #expect(Sizing.weightDrop(epochs: Sizing.weightDropFromEpochs.nextDown) == 0)
+        #expect(Sizing.weightDrop(epochs: Sizing.weightDropFromEpochs) == 0.3)
+        #expect(Sizing.weightDrop(epochs: 500) == 0.3)
         // 1M characters in the budget over a 50k text: 20 epochs
         let small = Sizing.choose(widths: [64], layers: 1, dropout: nil, batch: 10, seq: 10, budget: 1,
                                    trainCharacters: 50_000) { _, _ in (10, 1e6 / Sizing.sustainedShare) }
         #expect(small.dropout == 0.3 && abs(small.estimatedEpochs! - 20) < 1e-9)
-        let kept = Sizing.choose(widths: [64], layers: 1, dropout: 0.35, batch: 10, seq: 10, budget: 1,
+        #expect(small.weightDrop == 0, "a weight drop given (0, the default argument) is kept")
+        let sized = Sizing.choose(widths: [64], layers: 1, dropout: nil, weightDrop: nil, batch: 10, seq: 10, budget: 1,
+                                  trainCharacters: 50_000) { _, _ in (10, 1e6 / Sizing.sustainedShare) }
+        #expect(sized.weightDrop == 0.3 && sized.summary.contains("dropout 0.3, weight drop 0.3, batch"), "\(sized.summary)")
+        let kept = Sizing.choose(widths: [64], layers: 1, dropout: 0.35, weightDrop: 0.1, batch: 10, seq: 10, budget: 1,
                                   trainCharacters: 50_000) { _, _ in (10, 1e6) }
-        #expect(kept.dropout == 0.35)
+        #expect(kept.dropout == 0.35 && kept.weightDrop == 0.1)
     }
 
-    /// Fewer than 20M characters in the budget: a short run, the cell's short-run batch and learning-rate factor
+    /// Fewer than 15M characters in the budget: a short run, the cell's short-run batch and learning-rate factor
     /// (an LSTM: batch 32 and 12 times adam's default), each unless given (a batch a small text shrank stays).
     @Test func shortRunsGetSmallerBatchesAndALargerLearningRate() {
         func choice(characters: Double, batch: Int = 50, batchGiven: Bool = false, rateGiven: Bool = false,
@@ -56,11 +64,14 @@ import RNNTools
                           batch: batch, batchGiven: batchGiven,
                           seq: 50, budget: 1, trainCharacters: nil) { _, _ in (1, characters / Sizing.sustainedShare) }
         }
-        let short = choice(characters: 19.99e6)
+        let short = choice(characters: 14.99e6)
         #expect(short.rateFactor == 12 && short.batch == 32)
-        #expect(abs(short.estimatedSteps - 19.99e6 / Double(32 * 50)) < 1e-6)
-        let long = choice(characters: 20.01e6)
-        #expect(long.rateFactor == 1 && long.batch == 50 && abs(long.estimatedSteps - 20.01e6 / 2500) < 1e-6)
+        #expect(abs(short.estimatedSteps - 14.99e6 / Double(32 * 50)) < 1e-6)
+        let long = choice(characters: 15.01e6)
+        #expect(long.rateFactor == 1 && long.batch == 50 && abs(long.estimatedSteps - 15.01e6 / 2500) < 1e-6)
+        // a long GRU twice adam's default, an RNN its default
+        #expect(choice(characters: 15.01e6, cell: .gru).rateFactor == 2 && choice(characters: 15.01e6, cell: .rnn).rateFactor == 1)
+        #expect(choice(characters: 15.01e6, rateGiven: true, cell: .gru).rateFactor == 1)
         #expect(choice(characters: 1e6, rateGiven: true).rateFactor == 1 && choice(characters: 1e6, rateGiven: true).batch == 32)
         #expect(choice(characters: 1e6, batch: 64, batchGiven: true).batch == 64)
         #expect(choice(characters: 1e6, batch: 64, batchGiven: true).rateFactor == 12)
@@ -74,11 +85,11 @@ import RNNTools
         #expect(other.rateFactor == 1 && other.batch == 50)
     }
 
-    /// No --cell: a GRU when its run would be short, else an LSTM (measured again, as an LSTM).
-    @Test func theCellFollowsTheRunsLength() {
-        func choice(characters: Double) -> (Sizing.Choice, asked: [CellKind]) {
+    /// No --cell: a GRU, for short runs and long ones (measured once, as a GRU); a cell given is kept.
+    @Test func theCellIsAGRUUnlessGiven() {
+        func choice(characters: Double, cell: CellKind? = nil) -> (Sizing.Choice, asked: [CellKind]) {
             var asked: [CellKind] = []
-            let c = Sizing.choose(widths: [64], layers: 1, dropout: 0, cell: nil, batch: 50, seq: 50, budget: 1,
+            let c = Sizing.choose(widths: [64], layers: 1, dropout: 0, cell: cell, batch: 50, seq: 50, budget: 1,
                                   trainCharacters: nil) { cell, _ in
                 asked.append(cell)
                 return (1, characters / Sizing.sustainedShare)
@@ -90,18 +101,10 @@ import RNNTools
         #expect(short.rateFactor == Sizing.shortRun(cell: .gru, optimizer: .adam).rateFactor && short.batch == 50)
         #expect(short.summary.hasPrefix("gru 1x64, dropout 0, batch 50"), "\(short.summary)")
         let (long, longAsked) = choice(characters: 30e6)
-        #expect(long.cell == .lstm && longAsked == [.gru, .lstm] && !long.isShort && long.rateFactor == 1)
-        // long on the GRU's rate, short on the (slower) LSTM's: the LSTM keeps the long run's batch and rate
-        let slower = Sizing.choose(widths: [64], layers: 1, dropout: 0, cell: nil, batch: 50, seq: 50, budget: 1,
-                                   trainCharacters: nil) { cell, _ in
-            (1, (cell == .gru ? 30e6 : 15e6) / Sizing.sustainedShare)
-        }
-        #expect(slower.cell == .lstm && !slower.isShort && slower.rateFactor == 1 && slower.batch == 50,
-                "\(slower.summary)")
-        // a cell given is kept, long or short
-        let given = Sizing.choose(widths: [64], layers: 1, dropout: 0, cell: .rnn, batch: 50, seq: 50, budget: 1,
-                                  trainCharacters: nil) { _, _ in (1, 1e6) }
-        #expect(given.cell == .rnn)
+        #expect(long.cell == .gru && longAsked == [.gru] && !long.isShort && long.batch == 50)
+        #expect(long.rateFactor == Sizing.longRunRateFactor(cell: .gru, optimizer: .adam))
+        let (given, givenAsked) = choice(characters: 30e6, cell: .lstm)
+        #expect(given.cell == .lstm && givenAsked == [.lstm] && given.rateFactor == 1)
     }
 
     @Test func measuredRateIsPositiveAndFinite() {
@@ -145,10 +148,11 @@ import RNNTools
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let text = Data(englishText(scalars: 20000).utf8)
-        // all six given: nothing is measured, nothing is stored
+        // all seven given: nothing is measured, nothing is stored
         let all = directory.file("all.gz")
         let fit = try CLI.run("rnn-fit", ["--time", "3s", "--steps", "2", "--cell", "lstm", "--hidden", "24", "--layers", "1",
-                                          "--dropout", "0.05", "--lr", "0.003", "--batch", "20", "-o", all],
+                                          "--dropout", "0.05", "--weight-drop", "0", "--lr", "0.003", "--batch", "20",
+                                          "-o", all],
                               stdin: .data(text), timeout: 120)
         #expect(fit.status == 0 && !fit.err.contains("sized"), "\(fit)")
         let a = try loadModel(path: all)
@@ -185,6 +189,17 @@ import RNNTools
         #expect(b.status == 0 && !b.err.contains("sized"), "\(b)")
         let ma = try loadModel(path: first), mb = try loadModel(path: second)
         #expect(ma.config == mb.config && ma.info["dropout"] == mb.info["dropout"])
+        #expect(ma.info["weight_drop"] == mb.info["weight_drop"], "\(ma.info)")
         #expect(mb.info["steps"] == "4")
+        // a weight drop the first run had (given here) is taken from the checkpoint when the resumed run leaves it
+        // to --time, as the size is
+        let dropped = directory.file("d.ckpt")
+        let c = try CLI.run("rnn-fit", ["--time", "2s", "--weight-drop", "0.2", "--checkpoint", dropped, "--steps", "3",
+                                        "-q", "-o", first], stdin: .file(text), timeout: 120)
+        #expect(c.status == 0, "\(c)")
+        let d = try CLI.run("rnn-fit", ["--time", "2s", "--resume", dropped, "--steps", "4", "-q", "-o", second],
+                            stdin: .file(text), timeout: 120)
+        #expect(d.status == 0, "\(d)")
+        #expect(try loadModel(path: second).info["weight_drop"] == "0.2")
     }
 }

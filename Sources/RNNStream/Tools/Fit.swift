@@ -45,6 +45,7 @@ public struct FitRequest: Sendable {
         public static let learningRate = SizedOptions(rawValue: 8)
         public static let batch = SizedOptions(rawValue: 16)
         public static let cell = SizedOptions(rawValue: 32)
+        public static let weightDrop = SizedOptions(rawValue: 64)
     }
 
     public init() {}
@@ -110,6 +111,8 @@ private func fit(_ request: FitRequest, program: String, io: ToolStreams) throws
             if request.sizeToTime.contains(.hidden), let v = stored["hidden"].flatMap(Int.init) { options.hiddenSize = v }
             if request.sizeToTime.contains(.layers), let v = stored["layers"].flatMap(Int.init) { options.layers = v }
             if request.sizeToTime.contains(.dropout), let v = stored["dropout"].flatMap(Double.init) { options.dropout = v }
+            // absent: none (shapeOptions stores it only when it is on)
+            if request.sizeToTime.contains(.weightDrop) { options.weightDrop = stored["weight_drop"].flatMap(Double.init) ?? 0 }
             if request.sizeToTime.contains(.learningRate), let v = stored["lr"].flatMap(Double.init) { options.learningRate = v }
             if request.sizeToTime.contains(.batch), let v = stored["batch"].flatMap(Int.init) { options.batch = v }
         } catch {
@@ -126,7 +129,8 @@ private func fit(_ request: FitRequest, program: String, io: ToolStreams) throws
         var c = Sizing.choose(
             widths: sizing.contains(.hidden) ? Sizing.widths : [o.hiddenSize],
             layers: sizing.contains(.layers) ? Sizing.defaultLayers : o.layers,
-            dropout: sizing.contains(.dropout) ? nil : o.dropout, rateGiven: !sizing.contains(.learningRate),
+            dropout: sizing.contains(.dropout) ? nil : o.dropout,
+            weightDrop: sizing.contains(.weightDrop) ? nil : o.weightDrop, rateGiven: !sizing.contains(.learningRate),
             cell: sizing.contains(.cell) ? nil : o.cell, optimizer: o.optimizer, batch: batch,
             batchGiven: !sizing.contains(.batch), seq: seq, budget: budget, trainCharacters: trainCharacters
         ) { cell, width in
@@ -141,6 +145,7 @@ private func fit(_ request: FitRequest, program: String, io: ToolStreams) throws
         options.hiddenSize = c.hiddenSize
         options.layers = c.layers
         options.dropout = c.dropout
+        options.weightDrop = c.weightDrop
         if sizing.contains(.batch) { options.batch = c.batch }
         if c.rateFactor != 1 { options.learningRate = o.resolvedLearningRate * c.rateFactor }
         options.timeLimit = max(budget - c.probeSeconds, Trainer.minimumTimeLimit)
@@ -235,7 +240,9 @@ private func fit(_ request: FitRequest, program: String, io: ToolStreams) throws
         TrainingReport(path: path, title: "rnn-fit: \(o.cell.rawValue) \(o.layers)x\(o.hiddenSize)", facts: [
             ("cell", "\(o.cell.rawValue), \(o.layers) layers of \(o.hiddenSize)"),
             ("vocabulary", "\(vocabulary.count) characters"),
-            ("optimizer", "\(o.optimizer.rawValue), learning rate \(o.resolvedLearningRate), dropout \(o.dropout)"),
+            ("optimizer", "\(o.optimizer.rawValue), learning rate \(o.resolvedLearningRate), dropout \(o.dropout)"
+                + (o.weightDrop > 0 ? ", weight drop \(o.weightDrop)" : "")
+                + (o.ema > 0 ? ", weights averaged (--ema \(o.ema))" : "")),
             ("options", request.commandLine),
             ("seed", String(o.seed)),
             ("precision", "\(o.precision.rawValue) products (CPU kernels: \(CPU.level))"),
@@ -255,7 +262,8 @@ private func fit(_ request: FitRequest, program: String, io: ToolStreams) throws
         case let .started(batch, seq, trainChars, valChars, parameters):
             say("\(o.cell.rawValue) \(o.layers)x\(o.hiddenSize), \(parameters) parameters, vocabulary \(vocabulary.count); "
                 + "\(trainChars) training and \(valChars) validation characters; batch \(batch), seq \(seq), "
-                + "\(o.optimizer.rawValue) lr \(o.resolvedLearningRate)")
+                + "\(o.optimizer.rawValue) lr \(o.resolvedLearningRate), dropout \(o.dropout)"
+                + (o.weightDrop > 0 ? ", weight drop \(o.weightDrop)" : "") + (o.ema > 0 ? ", ema \(o.ema)" : ""))
         case .progress(let p):
             progressLine?.update(progressText(p, options: o))
         case let .evaluated(p, improved):

@@ -3,19 +3,19 @@ import RNNModel
 import RNNKernels
 
 /// `rnn-fit --time` sizes the model to the time and the text when `--cell`, `--hidden`, `--layers`, `--dropout`,
-/// `--batch` or `--lr` is not given (explicit options always win). The rule, measured on tiny-shakespeare (rnn-fit(1),
-/// "Model size", and ARCHITECTURE.md, "Sizing to the time"):
+/// `--weight-drop`, `--batch` or `--lr` is not given (explicit options always win). The rule, measured on
+/// tiny-shakespeare (rnn-fit(1), "Model size", and ARCHITECTURE.md, "Sizing to the time"):
 ///
-///     cell     = a GRU when the GRU's chars(width) is short, else an LSTM  (`cell(short:)`)
+///     cell     = a GRU                               (`defaultCell`)
 ///     rate(w)  = training characters per second of width w on this machine, measured (`measureRate`)
 ///     chars(w) = rate(w) · budget                    what the run would see
 ///     width    = the widest w with chars(w) >= 5 · parameters(w)   (the narrowest when none passes)
 ///     epochs   = chars(width) / training characters  (passes over the text)
-///     dropout  = 0 below 5 epochs, 0.1 below 10, 0.3 from 10 on    (0 for a stream: it is seen once)
-///     short    = chars(width) < 20M                  (an hour of 2x512, 21M, did worse with the short rule;
-///                                                     the GRU's chars when rnn-fit chooses the cell)
+///     dropout  = 0 below 5 epochs, 0.1 below 15, 0.3 from 15 on    (0 for a stream: it is seen once)
+///     weight drop = 0.3 from 15 epochs on, else 0    (0 for a stream)
+///     short    = chars(width) < 15M                  (an LSTM 2x512 hour, 21M, did worse with the short rule)
 ///     batch    = 32 when short (LSTM), else the default 50           (more, smaller updates)
-///     lr       = adam's default × 12 (LSTM), × 4 (GRU) or × 2 (RNN) when short   (and bigger ones)
+///     lr       = adam's default × 12 (LSTM), × 4 (GRU) or × 2 (RNN) when short; × 2 (GRU) when long
 ///     steps    = chars(width) / (batch · seq)
 ///
 /// A model that sees fewer than ~5 characters per parameter is still far from what its size could learn, and a
@@ -33,21 +33,33 @@ public enum Sizing {
     /// (7.8 seen) reached 2.117 (rnn-fit(1), "Model size").
     public static let minimumCharactersPerParameter = 5.0
     /// Dropout by passes over the training text: the first step whose `below` exceeds the epochs.
-    public static let dropoutSteps: [(below: Double, dropout: Double)] = [(5, 0), (10, 0.1)]
+    /// 0.1 up to 15 passes, was 10: with --ema (the default), 15 minutes of a GRU 2x384 on a Zen 3 (11.0 passes
+    /// expected, 8.3 made) reached 2.104 val bpc at 0.3, where 0.1 (9.7 expected, 8.8 made) had reached 2.087.
+    public static let dropoutSteps: [(below: Double, dropout: Double)] = [(5, 0), (15, 0.1)]
     /// 0.3, was 0.2: 15 minutes of a GRU 2x384 on a Zen 3 (12.5 passes expected, 9.7 made) reached 2.112 val bpc at
-    /// 0.3 against 2.117 at 0.2, and did better on all three unseen plays (First Folio Hamlet 3.190 against 3.254).
+    /// 0.3 against 2.117 at 0.2 (without --ema), and did better on all three unseen plays (First Folio Hamlet 3.190
+    /// against 3.254); an hour of a GRU 2x512 (18.7M characters, 18.7 passes) reached 2.098 at 0.3 with weight drop.
     public static let dropoutAfterSteps = 0.3
+    /// Weight drop (`WeightDrop`, `--weight-drop`) for a run that makes at least `weightDropFromEpochs` passes: an
+    /// hour of a GRU 2x512 on a Zen 3 (dropout 0.3, weight drop 0.3, 0.004, --ema; 18.7M characters) reached 2.098
+    /// val bpc, where the LSTM 2x512 without it had reached 2.114 and the GRU 2x512 at dropout 0.2 (no --ema) 2.128.
+    /// Its validation ended 0.17 bits above its training loss (the GRU at 0.2: 0.58, when it stopped early).
+    public static let weightDropRate = 0.3
+    public static let weightDropFromEpochs = 15.0
     /// A run expected to train on fewer characters than this is short: it gets `shortRun`'s batch (when --batch is
-    /// not given) and learning-rate factor (when --lr is not given).
-    public static let shortRunCharacters = 20e6
+    /// not given) and learning-rate factor (when --lr is not given), else `longRunRateFactor`. 15M, was 20M: an hour
+    /// of a GRU 2x512 on a Zen 3 trained on 18.7M characters this afternoon (its probe may read less), and a GRU
+    /// 2x512 at the short run's 0.008 (dropout 0.5) diverged: its training loss rose from 2.49 to 3.87 bits per
+    /// character between 2.2M and 4.5M characters. 15 minutes estimated 9.7M to 12M characters there.
+    public static let shortRunCharacters = 15e6
 
     /// The cell when `--cell` is not given. In the same time and on the same characters, a GRU beat the LSTM at its
     /// best measured settings (rnn-fit(1), "Model size"): 5 minutes' worth of 2x256 (4.8M characters), 2.139 val bpc
     /// (batch 50, 0.008) against 2.201 (batch 32, 0.024); 15 minutes' worth of 2x384 (8M characters), 2.112 (dropout
-    /// 0.2, batch 50, 0.008) against 2.120, in 1,135 s against 1,261 s. Long runs keep the LSTM, whose hour (2x512,
-    /// 2.120) is the best measured there: a GRU 2x512's hour (dropout 0.2, batch 50, 0.002) reached 2.128 at 13.4M
-    /// characters and then overfitted until --patience stopped it.
-    public static func cell(short: Bool) -> CellKind { short ? .gru : .lstm }
+    /// 0.2, batch 50, 0.008) against 2.120, in 1,135 s against 1,261 s. The hour too, with weight drop: a GRU 2x512
+    /// (dropout 0.3, weight drop 0.3, 0.004, --ema) reached 2.098 where the LSTM 2x512 (dropout 0.3, 0.002, --ema)
+    /// had reached 2.114, and did better on all three plays it never saw (First Folio Hamlet 3.085 against 3.250).
+    public static let defaultCell = CellKind.gru
 
     /// A short run's batch (nil: the run's) and multiple of the default learning rate, by cell, with adam (the
     /// only optimizer measured; the others keep their rates). 5 minutes' worth of 2x256 (rnn-fit(1), "Model
@@ -61,6 +73,12 @@ public enum Sizing {
         case .gru: return (nil, 4)
         case .rnn: return (nil, 2)
         }
+    }
+    /// A long run's multiple of the default learning rate, with adam: 2 for a GRU (its hour, 2x512 with dropout and
+    /// weight drop 0.3, reached 2.098 at 0.004; the same model at 0.008 with dropout 0.5 diverged), else 1 (an
+    /// LSTM 2x512's hour did best at 0.002: 2.120 against 2.173 at 0.024).
+    public static func longRunRateFactor(cell: CellKind, optimizer: OptimizerKind) -> Double {
+        optimizer == .adam && cell == .gru ? 2 : 1
     }
     /// What a whole run sustains, as a share of `measureRate`'s short probe; the estimates the rule uses are
     /// probe × this. It differs by machine and cell: 0.77 on 2026-12-03's Xeon (2x256 LSTM probed at 19.7-21.6k
@@ -79,6 +97,8 @@ public enum Sizing {
         public var hiddenSize: Int
         public var layers: Int
         public var dropout: Double
+        /// `--weight-drop`'s fraction (`WeightDrop`).
+        public var weightDrop: Double
         /// Streams per step (the run's, or `shortRun`'s for a short run that left it to rnn-fit).
         public var batch: Int
         public var parameters: Int
@@ -94,16 +114,17 @@ public enum Sizing {
         public var rateFactor: Double
         /// Seconds spent measuring.
         public var probeSeconds: Double
-        /// Short of updates, not of text: fewer characters in the budget than `shortRunCharacters` (judged on the
-        /// first cell measured when rnn-fit chooses the cell), so the run got `shortRun`'s batch and rate.
+        /// Short of updates, not of text: fewer characters in the budget than `shortRunCharacters`, so the run got
+        /// `shortRun`'s batch and rate.
         public var isShort: Bool
 
         /// One line for stderr and the `sizing` metadata.
         public var summary: String {
             let epochs = estimatedEpochs.map { String(format: ", %.1f epochs", $0) } ?? ""
             let rate = rateFactor == 1 ? "" : String(format: ", learning rate %gx", rateFactor)
-            return String(format: "%@ %dx%d, dropout %g, batch %d%@: %.0f chars/s expected, ~%.2gM characters in the budget "
-                          + "(%.1f per parameter%@, %.0f steps)", cell.rawValue, layers, hiddenSize, dropout, batch, rate,
+            let drop = weightDrop == 0 ? "" : String(format: ", weight drop %g", weightDrop)
+            return String(format: "%@ %dx%d, dropout %g%@, batch %d%@: %.0f chars/s expected, ~%.2gM characters in the budget "
+                          + "(%.1f per parameter%@, %.0f steps)", cell.rawValue, layers, hiddenSize, dropout, drop, batch, rate,
                           charactersPerSecond,
                           estimatedCharacters / 1e6, estimatedCharacters / Double(parameters), epochs, estimatedSteps)
         }
@@ -115,37 +136,26 @@ public enum Sizing {
         return dropoutSteps.first { epochs < $0.below }?.dropout ?? dropoutAfterSteps
     }
 
-    /// Chooses a cell (when `cell` is nil), a width from `widths` (narrowest first) and dropout for `budget` seconds:
-    /// `measure` gives a cell's and width's (parameters, characters per second) and is called for each width until
-    /// one fails the rule (for a second cell too when the first one's run would be long).
-    /// `dropout` not nil: the user's, kept. `batch`, `seq`: the run's, at which `measure` probes.
-    /// `rateGiven`, `batchGiven`: the user gave --lr or --batch (the factor stays 1, the batch stays `batch`).
-    public static func choose(widths: [Int], layers: Int, dropout given: Double?, rateGiven: Bool = false,
-                              cell: CellKind? = .lstm, optimizer: OptimizerKind = .adam,
-                              batch: Int, batchGiven: Bool = false, seq: Int, budget: Double, trainCharacters: Int?,
-                              measure: (CellKind, Int) -> (parameters: Int, rate: Double)) -> Choice {
-        func choose(_ cell: CellKind, long: Bool = false) -> Choice {
-            chooseWidth(widths: widths, layers: layers, dropout: given, rateGiven: rateGiven, cell: cell,
-                        optimizer: optimizer, batch: batch, batchGiven: batchGiven, seq: seq, budget: budget,
-                        trainCharacters: trainCharacters, long: long) { measure(cell, $0) }
-        }
-        if let cell { return choose(cell) }
-        let first = choose(Sizing.cell(short: true))
-        let long = Sizing.cell(short: false)
-        // The run was judged long on the first cell's rate: the second keeps the long run's batch and rate even
-        // if its own (slower) rate would count as short (an hour of an LSTM 2x512 on a Zen 3 estimated 19M
-        // characters and got batch 32 and 0.024, the settings that did worse there).
-        return first.isShort || long == first.cell ? first : choose(long, long: true)
+    /// The weight drop for a run that makes `epochs` passes over its text (nil: a stream, seen once).
+    public static func weightDrop(epochs: Double?) -> Double {
+        guard let epochs, epochs >= weightDropFromEpochs else { return 0 }
+        return weightDropRate
     }
 
-    private static func chooseWidth(widths: [Int], layers: Int, dropout given: Double?, rateGiven: Bool,
-                                    cell: CellKind, optimizer: OptimizerKind, batch: Int, batchGiven: Bool, seq: Int,
-                                    budget: Double, trainCharacters: Int?, long: Bool,
-                                    measure: (Int) -> (parameters: Int, rate: Double)) -> Choice {
+    /// Chooses a width from `widths` (narrowest first), dropout and weight drop for `budget` seconds of `cell`
+    /// (`defaultCell` when nil): `measure` gives a cell's and width's (parameters, characters per second) and is
+    /// called for each width until one fails the rule.
+    /// `dropout`, `weightDrop` not nil: the user's, kept. `batch`, `seq`: the run's, at which `measure` probes.
+    /// `rateGiven`, `batchGiven`: the user gave --lr or --batch (the factor stays 1, the batch stays `batch`).
+    public static func choose(widths: [Int], layers: Int, dropout given: Double?, weightDrop givenDrop: Double? = 0,
+                              rateGiven: Bool = false, cell: CellKind? = .lstm, optimizer: OptimizerKind = .adam,
+                              batch: Int, batchGiven: Bool = false, seq: Int, budget: Double, trainCharacters: Int?,
+                              measure: (CellKind, Int) -> (parameters: Int, rate: Double)) -> Choice {
         precondition(!widths.isEmpty)
+        let cell = cell ?? defaultCell
         var chosen: (width: Int, parameters: Int, rate: Double)? = nil
         for w in widths {
-            let (parameters, probed) = measure(w)
+            let (parameters, probed) = measure(cell, w)
             let rate = probed * sustainedShare
             let passes = rate * budget >= minimumCharactersPerParameter * Double(parameters)
             if chosen == nil || passes { chosen = (w, parameters, rate) }
@@ -154,15 +164,17 @@ public enum Sizing {
         let c = chosen!
         let chars = c.rate * budget
         let epochs = trainCharacters.map { chars / Double(max($0, 1)) }
-        let short = !long && chars < shortRunCharacters
+        let short = chars < shortRunCharacters
         let rule = shortRun(cell: cell, optimizer: optimizer)
         // a smaller batch trains at nearly the probed rate (2x256 here: 16.4k chars/s at 32, 17.0k at 50)
         let runBatch = short && !batchGiven ? min(batch, rule.batch ?? batch) : batch
         let steps = chars / Double(max(runBatch * seq, 1))
-        return Choice(cell: cell, hiddenSize: c.width, layers: layers, dropout: given ?? dropout(epochs: epochs), batch: runBatch,
+        let factor = short ? rule.rateFactor : longRunRateFactor(cell: cell, optimizer: optimizer)
+        return Choice(cell: cell, hiddenSize: c.width, layers: layers, dropout: given ?? dropout(epochs: epochs),
+                      weightDrop: givenDrop ?? weightDrop(epochs: epochs), batch: runBatch,
                       parameters: c.parameters, charactersPerSecond: c.rate, estimatedCharacters: chars,
                       estimatedEpochs: epochs, estimatedSteps: steps,
-                      rateFactor: rateGiven || !short ? 1 : rule.rateFactor, probeSeconds: 0, isShort: short)
+                      rateFactor: rateGiven ? 1 : factor, probeSeconds: 0, isShort: short)
     }
 
     /// Training characters per second of `config` at `batch`×`seq` on this machine: one untimed step (the first
