@@ -111,8 +111,7 @@ private func fit(_ request: FitRequest, program: String, io: ToolStreams) throws
             if request.sizeToTime.contains(.hidden), let v = stored["hidden"].flatMap(Int.init) { options.hiddenSize = v }
             if request.sizeToTime.contains(.layers), let v = stored["layers"].flatMap(Int.init) { options.layers = v }
             if request.sizeToTime.contains(.dropout), let v = stored["dropout"].flatMap(Double.init) { options.dropout = v }
-            // absent: none (shapeOptions stores it only when it is on)
-            if request.sizeToTime.contains(.weightDrop) { options.weightDrop = stored["weight_drop"].flatMap(Double.init) ?? 0 }
+            if request.sizeToTime.contains(.weightDrop), let v = stored["weight_drop"].flatMap(Double.init) { options.weightDrop = v }
             if request.sizeToTime.contains(.learningRate), let v = stored["lr"].flatMap(Double.init) { options.learningRate = v }
             if request.sizeToTime.contains(.batch), let v = stored["batch"].flatMap(Int.init) { options.batch = v }
         } catch {

@@ -55,8 +55,7 @@ public enum Checkpoint {
     }
 
     /// The options a resumed run takes from the checkpoint (they fix the model, the data walk and the math).
-    /// The precision is one of them only when it is not fp32, and `ema` and `weight_drop` only when they are on, so
-    /// checkpoints written before they existed resume: `absentOption` is what a missing one means.
+    /// Those at their `absentOption` value are left out.
     package static func shapeOptions(_ o: TrainingOptions, batch: Int, seq: Int) -> [String: String] {
         var options = [
             "cell": o.cell.rawValue, "hidden": String(o.hiddenSize), "layers": String(o.layers),
@@ -64,14 +63,16 @@ public enum Checkpoint {
             "lr": String(o.resolvedLearningRate), "warmup": String(o.warmupSteps), "decay": o.decay.rawValue,
             "clip": String(o.clip), "dropout": String(o.dropout), "val_frac": String(o.validationFraction),
             "reset_every": String(o.resetEvery), "seed": String(o.seed),
+            // (-0 as 0: both are off)
+            "precision": o.precision.rawValue, "ema": String(o.ema > 0 ? o.ema : 0),
+            "weight_drop": String(o.weightDrop > 0 ? o.weightDrop : 0),
         ]
-        if o.precision != .fp32 { options["precision"] = o.precision.rawValue }
-        if o.ema > 0 { options["ema"] = String(o.ema) }
-        if o.weightDrop > 0 { options["weight_drop"] = String(o.weightDrop) }
+        for (k, v) in absentOption where options[k] == v { options[k] = nil }
         return options
     }
 
-    /// The value of a shaping option that `shapeOptions` leaves out (on either side of a resume).
+    /// The shaping options left out at these values, so that checkpoints written before they existed (and read
+    /// with these values) resume; a missing one means its value here, on either side of a resume.
     package static let absentOption = ["precision": Precision.fp32.rawValue, "ema": String(0.0), "weight_drop": String(0.0)]
 
     public static func encode(state s: TrainingState, trainer: Trainer, textSHA256: String, seconds: Double) -> [UInt8] {
@@ -125,8 +126,9 @@ public enum Checkpoint {
         return options(in: meta)
     }
 
+    /// The shaping options in a checkpoint's metadata, with `absentOption`'s values for the ones left out.
     private static func options(in meta: [String: String]) -> [String: String] {
-        var out: [String: String] = [:]
+        var out = absentOption
         for (k, v) in meta where k.hasPrefix(Key.option("")) { out[String(k.dropFirst(Key.option("").count))] = v }
         return out
     }
@@ -155,11 +157,10 @@ public enum Checkpoint {
         }
         // Every option on either side, a missing one taking its `absentOption` value (a bf16 checkpoint needs
         // bf16 here, one with a moving average the same --ema).
-        let here = shapeOptions(trainer.options, batch: trainer.batch, seq: trainer.seq)
+        let here = absentOption.merging(shapeOptions(trainer.options, batch: trainer.batch, seq: trainer.seq)) { $1 }
         let there = options(in: meta)
-        for k in Set(here.keys).union(there.keys).sorted() {
-            let a = here[k] ?? absentOption[k], b = there[k] ?? absentOption[k]
-            guard a == b else { throw TrainingError("option \(k) is \(a ?? "unset") here but \(b ?? "unset") in the checkpoint") }
+        for k in Set(here.keys).union(there.keys).sorted() where here[k] != there[k] {
+            throw TrainingError("option \(k) is \(here[k] ?? "unset") here but \(there[k] ?? "unset") in the checkpoint")
         }
         // The model part is a weights file: validate it as one.
         var modelFile = SafeTensorsFile(tensors: file.tensors.filter { !$0.name.hasPrefix(prefix) })
