@@ -31,6 +31,7 @@ struct Fit: ParsableCommand {
     @Option(help: "Clip the gradients' global norm to this value (0: off).") var clip: Double = 5
     @Option(help: "Dropout between layers and before the output, 0 to 0.9 (default: 0, or sized to --time).") var dropout: Double?
     @Option(name: .customLong("weight-drop"), help: "Drop this fraction of the recurrent weights at every update (DropConnect), 0 to 0.9 (default: 0, or sized to --time).") var weightDrop: Double?
+    @Flag(name: .customLong("layer-norm"), inversion: .prefixedNo, help: "Normalise each gate's input and recurrent pre-activations (layer normalisation; default: off, or on with --time).") var layerNorm: Bool?
     @Option(help: "Validate and write an exponential moving average of the weights, with this decay per update (0: off).") var ema: Double = 0.999
     @Option(help: "Stop after this many passes over the training text.") var epochs: Double = 50
     @Option(help: "Stop after this much time, e.g. 90s, 5m, 1h30m.") var time: String?
@@ -92,6 +93,7 @@ struct Fit: ParsableCommand {
         r.training.cell = cell ?? r.training.cell
         r.training.hiddenSize = hidden ?? r.training.hiddenSize
         r.training.layers = layers ?? r.training.layers
+        r.training.layerNorm = layerNorm ?? r.training.layerNorm
         r.training.batch = batch ?? r.training.batch
         r.training.seq = seq
         r.training.optimizer = optimizer
@@ -110,6 +112,7 @@ struct Fit: ParsableCommand {
             if layers == nil { r.sizeToTime.insert(.layers) }
             if dropout == nil { r.sizeToTime.insert(.dropout) }
             if weightDrop == nil { r.sizeToTime.insert(.weightDrop) }
+            if layerNorm == nil { r.sizeToTime.insert(.layerNorm) }
             if lr == nil { r.sizeToTime.insert(.learningRate) }
             if batch == nil { r.sizeToTime.insert(.batch) }
         }

@@ -134,7 +134,9 @@ struct CLITests {
 
     /// The held-out text is the input's last N - floor(0.9 N) scalars, and rnn-score on it reproduces the
     /// validation figure stored in the model and logged.
-    @Test func validationIsReproducibleWithScore() throws {
+    /// Also with layer normalisation: the trainer's validation, rnn-score and rnn-gen all run the LN cells.
+    @Test(arguments: [[], ["--cell", "gru", "--layer-norm"]])
+    func validationIsReproducibleWithScore(extra: [String]) throws {
         let n = 3007  // 0.9 N = 2706.3: not near a whole number
         let text = englishText(scalars: n)
         #expect(text.utf8.count > n, "the text should have multi-byte characters")
@@ -146,7 +148,7 @@ struct CLITests {
         let model = directory.file("m.gz"), log = directory.file("log.jsonl")
         let heldOutFile = try directory.write("held-out.txt", heldOut)
         let fit = try CLI.run("rnn-fit", ["--hidden", "16", "--layers", "1", "--batch", "8", "--seq", "32", "--steps", "40",
-                                          "--val-frac", "0.1", "--eval-every", "1024", "--log", log, "-o", model, "-q"],
+                                          "--val-frac", "0.1", "--eval-every", "1024", "--log", log, "-o", model, "-q"] + extra,
                               stdin: .data(Data(text.utf8)))
         try #require(fit.status == 0 && !fit.signaled, "\(fit)")
 
@@ -165,6 +167,12 @@ struct CLITests {
         #expect(line.bpc == threeDecimals(stored), "rnn-score \(line.bpc) bpc, model val_bpc \(stored)")
         #expect(line.bpc == threeDecimals(bestLogged), "rnn-score \(line.bpc) bpc, best logged val_bpc \(bestLogged)")
         #expect(line.bpc == threeDecimals(lastBest), "rnn-score \(line.bpc) bpc, last best_val_bpc \(lastBest)")
+        if !extra.isEmpty {
+            let info = try CLI.run("rnn-score", ["--info", model])
+            #expect(info.status == 0 && info.out.contains(#""layer_norm""#), "\(info)")
+            let gen = try CLI.run("rnn-gen", ["-n", "50", model])
+            #expect(gen.status == 0 && gen.err.isEmpty && String(decoding: gen.stdout, as: UTF8.self).unicodeScalars.count == 50, "\(gen)")
+        }
     }
 
     // MARK: Determinism

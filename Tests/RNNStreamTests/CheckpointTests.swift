@@ -167,10 +167,17 @@ struct CheckpointAverageTests {
         let trainer = try Self.trainer(ema: 0)
         var file = try SafeTensorsFile.decode(Gzip.decompress(
             Checkpoint.encode(state: trainer.makeState(), trainer: trainer, textSHA256: "abc", seconds: 0), maxOutput: 1 << 26))
-        file.metadata[Checkpoint.Key.option("layer_norm")] = "1"
+        var unknown = file
+        unknown.metadata[Checkpoint.Key.option("label_smoothing")] = "0.1"
         let error = #expect(throws: TrainingError.self) {
+            try Checkpoint.decode(Gzip.compress(unknown.encoded()), trainer: trainer, textSHA256: "abc")
+        }
+        #expect(error?.description == "option label_smoothing is unset here but 0.1 in the checkpoint")
+        // a known option left out at its default (layer_norm 0) compares as that default
+        file.metadata[Checkpoint.Key.option("layer_norm")] = "1"
+        let ln = #expect(throws: TrainingError.self) {
             try Checkpoint.decode(Gzip.compress(file.encoded()), trainer: trainer, textSHA256: "abc")
         }
-        #expect(error?.description == "option layer_norm is unset here but 1 in the checkpoint")
+        #expect(ln?.description == "option layer_norm is 0 here but 1 in the checkpoint")
     }
 }

@@ -17,8 +17,8 @@ private struct Problem {
     var inputs: [Int] = [], targets: [Int] = []
     var h0: [[Double]] = [], c0: [[Double]] = []
 
-    init(cell: CellKind, layers: Int, seed: UInt64) {
-        config = ModelConfig(cell: cell, vocabSize: 5, hiddenSize: 4, layers: layers)
+    init(cell: CellKind, layers: Int, layerNorm: Bool = false, seed: UInt64) {
+        config = ModelConfig(cell: cell, vocabSize: 5, hiddenSize: 4, layers: layers, layerNorm: layerNorm)
         var rng = Random(seed: seed)
         for (_, shape) in config.tensorShapes {
             weights.append((0..<shape.reduce(1, *)).map { _ in (rng.nextDouble() * 2 - 1) * 0.8 })
@@ -39,11 +39,14 @@ private struct Problem {
     }
 }
 
-private let cases: [(CellKind, Int)] = [(.rnn, 1), (.rnn, 2), (.lstm, 1), (.lstm, 2), (.gru, 1), (.gru, 2)]
+/// Every cell at depths 1 and 2, without and with layer normalisation (`--layer-norm`).
+private let cases: [(CellKind, Int, Bool)] = [CellKind.rnn, .lstm, .gru].flatMap { cell in
+    [(cell, 1, false), (cell, 2, false), (cell, 1, true), (cell, 2, true)]
+}
 
 @Test("reference gradients match central differences in Double, every tensor, through time", arguments: cases)
-func referenceGradientCheck(cell: CellKind, layers: Int) {
-    let problem = Problem(cell: cell, layers: layers, seed: 7)
+func referenceGradientCheck(cell: CellKind, layers: Int, layerNorm: Bool) {
+    let problem = Problem(cell: cell, layers: layers, layerNorm: layerNorm, seed: 7)
     let analytic = ReferenceNetwork.lossAndGradients(
         config: problem.config, parameters: problem.weights, inputs: problem.inputs, targets: problem.targets,
         batch: problem.batch, h0: problem.h0, c0: problem.c0).grads
@@ -58,14 +61,14 @@ func referenceGradientCheck(cell: CellKind, layers: Int) {
             let err = abs(numeric - analytic[ti][i]) / max(1e-4, abs(numeric) + abs(analytic[ti][i]))
             worst = max(worst, err)
         }
-        #expect(worst < 1e-5, "\(cell) L\(layers) \(name): worst relative error \(worst)")
-        #expect(analytic[ti].contains { $0 != 0 }, "\(cell) L\(layers) \(name): gradient is all zero")
+        #expect(worst < 1e-5, "\(cell) L\(layers)\(layerNorm ? " LN" : "") \(name): worst relative error \(worst)")
+        #expect(analytic[ti].contains { $0 != 0 }, "\(cell) L\(layers)\(layerNorm ? " LN" : "") \(name): gradient is all zero")
     }
 }
 
 @Test("the fast Float network computes the reference loss and gradients", arguments: cases)
-func networkMatchesReference(cell: CellKind, layers: Int) {
-    let problem = Problem(cell: cell, layers: layers, seed: 11)
+func networkMatchesReference(cell: CellKind, layers: Int, layerNorm: Bool) {
+    let problem = Problem(cell: cell, layers: layers, layerNorm: layerNorm, seed: 11)
     let config = problem.config
     let reference = ReferenceNetwork.lossAndGradients(
         config: config, parameters: problem.weights, inputs: problem.inputs, targets: problem.targets,
@@ -94,7 +97,7 @@ func networkMatchesReference(cell: CellKind, layers: Int) {
         let scale = ref.map(abs).max()! + 1e-6
         var worst: Double = 0
         for i in 0..<ref.count { worst = max(worst, abs(Double(grads.tensor(ti)[i]) - ref[i]) / scale) }
-        #expect(worst < 1e-4, "\(cell) L\(layers) \(name): worst error \(worst) of max \(scale)")
+        #expect(worst < 1e-4, "\(cell) L\(layers)\(layerNorm ? " LN" : "") \(name): worst error \(worst) of max \(scale)")
     }
 }
 

@@ -60,7 +60,8 @@ struct ReliabilityTests {
         if files.contains("m.gz") { _ = try loadModel(path: directory.file("m.gz")) }
     }
 
-    @Test(arguments: [("lstm", []), ("gru", []), ("lstm", ["--ema", "0.9"]), ("gru", ["--weight-drop", "0.3"])])
+    @Test(arguments: [("lstm", []), ("gru", []), ("lstm", ["--ema", "0.9"]), ("gru", ["--weight-drop", "0.3"]),
+                      ("gru", ["--layer-norm"])])
     func resumeIsExact(cell: String, extra: [String]) throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

@@ -17,14 +17,6 @@ import RNNTools
 // Predictor, the segment rule, and the built binary against the exact single-stream scorer.
 
 /// Random weights of a scale that keeps the gates away from saturation.
-private func randomParameters(_ cell: CellKind, hidden: Int, layers: Int, vocab: Int, seed: UInt64) -> Parameters {
-    let p = Parameters(config: ModelConfig(cell: cell, vocabSize: vocab, hiddenSize: hidden, layers: layers))
-    var rng = Random(seed: seed)
-    let scale = Float(1.5 / Double(hidden).squareRoot())
-    for i in 0..<p.count { p.pointer[i] = Float(rng.nextDouble() * 2 - 1) * scale }
-    return p
-}
-
 /// A two-layer LSTM trained for a few steps on `englishText`, its weights file, and text files beside it.
 private final class SegmentFixture: @unchecked Sendable {
     static let shared = SegmentFixture()
@@ -80,10 +72,10 @@ private func close(_ a: Double, _ b: Double) -> Bool { abs(a - b) <= 1e-9 * max(
 @Suite struct BatchPredictorTests {
     /// Three streams of different lengths, one sitting out steps and one starting afresh mid-chunk, against
     /// a Predictor per stream.
-    @Test(arguments: [CellKind.rnn, .lstm, .gru])
-    func everyStreamMatchesItsOwnPredictor(_ cell: CellKind) {
+    @Test(arguments: [CellKind.rnn, .lstm, .gru], [false, true])
+    func everyStreamMatchesItsOwnPredictor(_ cell: CellKind, layerNorm: Bool) {
         let V = 11, B = 3, T = 9
-        let p = randomParameters(cell, hidden: 40, layers: 2, vocab: V, seed: 21)
+        let p = randomParameters(cell, hidden: 40, layers: 2, vocab: V, seed: 21, layerNorm: layerNorm)
         var rng = Random(seed: 22)
         // per stream: the steps it feeds; stream 2 starts a second text at step 5
         let lengths = [T, 6, T]

@@ -127,7 +127,8 @@ import RNNTools
         #expect(Sizing.widths.contains(loaded.config.hiddenSize) && loaded.config.layers == Sizing.defaultLayers)
         let sizing = try #require(loaded.info["sizing"], "no sizing metadata: \(loaded.info)")
         let dropout = String(format: "%g", Double(loaded.info["dropout"] ?? "") ?? -1)
-        #expect(sizing.hasPrefix("gru 2x\(loaded.config.hiddenSize), dropout \(dropout)"), "\(sizing)")
+        #expect(sizing.hasPrefix("gru 2x\(loaded.config.hiddenSize) with layer norm, dropout \(dropout)"), "\(sizing)")
+        #expect(loaded.config.layerNorm == Sizing.layerNorm)
         // a 3-second run is short: a GRU at a larger learning rate, and the weights say so
         let factor = Sizing.shortRun(cell: .gru, optimizer: .adam).rateFactor
         #expect(loaded.config.cell == .gru)
@@ -148,21 +149,22 @@ import RNNTools
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let text = Data(englishText(scalars: 20000).utf8)
-        // all seven given: nothing is measured, nothing is stored
+        // all eight given: nothing is measured, nothing is stored
         let all = directory.file("all.gz")
         let fit = try CLI.run("rnn-fit", ["--time", "3s", "--steps", "2", "--cell", "lstm", "--hidden", "24", "--layers", "1",
-                                          "--dropout", "0.05", "--weight-drop", "0", "--lr", "0.003", "--batch", "20",
-                                          "-o", all],
+                                          "--dropout", "0.05", "--weight-drop", "0", "--no-layer-norm", "--lr", "0.003",
+                                          "--batch", "20", "-o", all],
                               stdin: .data(text), timeout: 120)
         #expect(fit.status == 0 && !fit.err.contains("sized"), "\(fit)")
         let a = try loadModel(path: all)
         #expect(a.config.hiddenSize == 24 && a.config.layers == 1 && a.info["dropout"] == "0.05" && a.info["sizing"] == nil)
+        #expect(!a.config.layerNorm)
         #expect(a.info["learning_rate"] == "0.003" && a.info["batch"] == "20")
         // only the width given: layers and dropout chosen around it
         let some = directory.file("some.gz")
         let part = try CLI.run("rnn-fit", ["--time", "3s", "--steps", "2", "--hidden", "24", "--dropout", "0.3",
                                            "-o", some], stdin: .data(text), timeout: 120)
-        #expect(part.status == 0 && part.err.contains("sized to the time: gru 2x24, dropout 0.3"), "\(part)")
+        #expect(part.status == 0 && part.err.contains("sized to the time: gru 2x24 with layer norm, dropout 0.3"), "\(part)")
         let s = try loadModel(path: some)
         #expect(s.config.hiddenSize == 24 && s.config.layers == 2 && s.info["dropout"] == "0.3")
         // no --time: today's fixed defaults
@@ -170,7 +172,7 @@ import RNNTools
         let p = try CLI.run("rnn-fit", ["--steps", "1", "-o", plain], stdin: .data(text), timeout: 120)
         #expect(p.status == 0 && !p.err.contains("sized"), "\(p)")
         let m = try loadModel(path: plain)
-        #expect(m.config.cell == .lstm && m.config.hiddenSize == 256 && m.config.layers == 2)
+        #expect(m.config.cell == .lstm && m.config.hiddenSize == 256 && m.config.layers == 2 && !m.config.layerNorm)
         #expect(m.info["dropout"] == "0.0" && m.info["sizing"] == nil)
         #expect(m.info["batch"] == "50" && m.info["learning_rate"] == "0.002", "\(m.info)")
     }

@@ -11,9 +11,9 @@ import RNNTools
 
 private let vocabText = "\n !abcé😀"
 
-private func makeModel(_ cell: CellKind, hidden: Int = 5, layers: Int = 2, seed: UInt64 = 1) -> Model {
+private func makeModel(_ cell: CellKind, hidden: Int = 5, layers: Int = 2, seed: UInt64 = 1, layerNorm: Bool = false) -> Model {
     let vocabulary = Vocabulary(text: vocabText.unicodeScalars)
-    let config = ModelConfig(cell: cell, vocabSize: vocabulary.count, hiddenSize: hidden, layers: layers)
+    let config = ModelConfig(cell: cell, vocabSize: vocabulary.count, hiddenSize: hidden, layers: layers, layerNorm: layerNorm)
     var g = SplitMix(seed: seed)
     let params = config.tensorShapes.map { name, shape in
         Tensor(name: name, shape: shape, data: (0..<shape.reduce(1, *)).map { _ in
@@ -79,6 +79,24 @@ private func expectSame(_ a: Model, _ b: Model) {
         #expect(loaded.weightsFileBytes() == bytes)
         #expect(makeModel(cell).weightsFileBytes() == bytes)
         #expect(makeModel(cell, seed: 2).weightsFileBytes() != bytes)
+    }
+
+    /// Layer normalisation: metadata layer_norm "1" and the two gains per layer; a file without the key (every
+    /// file written before it) is a model without them.
+    @Test(arguments: CellKind.allCases) func layerNormRoundTrip(cell: CellKind) throws {
+        let model = makeModel(cell, layerNorm: true)
+        let bytes = model.weightsFileBytes()
+        let loaded = try Model.load(weightsFile: bytes)
+        expectSame(model, loaded)
+        #expect(loaded.config.layerNorm)
+        #expect(loaded.parameters.map(\.name).filter { $0.hasSuffix(".gx") || $0.hasSuffix(".gh") }
+                == ["layers.0.gx", "layers.0.gh", "layers.1.gx", "layers.1.gh"])
+        #expect(model.safeTensorsFile().metadata["layer_norm"] == "1")
+        #expect(makeModel(cell).safeTensorsFile().metadata["layer_norm"] == nil)
+        #expect(loadError(edited(model) { $0.metadata["layer_norm"] = "yes" }) == "layer_norm yes is not 0 or 1")
+        #expect(loadError(edited(model) { $0.metadata["layer_norm"] = nil }) == "unexpected tensor layers.0.gx")
+        #expect(loadError(edited(makeModel(cell)) { $0.metadata["layer_norm"] = "1" }) == "missing tensor layers.0.gx")
+        #expect(loadError(edited(model) { $0.tensors.removeAll { $0.name == "layers.1.gh" } }) == "missing tensor layers.1.gh")
     }
 
     @Test func singleLayerAndEmptyInfo() throws {

@@ -31,6 +31,8 @@ public struct WeightsFileError: Error, CustomStringConvertible, Equatable, Senda
 //   cell            "rnn" | "lstm" | "gru"
 //   vocab_size, hidden_size, layers   decimal integers
 //   gate_order      `CellKind.gateOrder`, e.g. "i,f,g,o"
+//   layer_norm      "1" when the cells normalise their pre-activations (`ModelConfig.layerNorm`; the tensors
+//                   then include layers.k.gx and layers.k.gh); absent otherwise, so older files read as before
 //   vocabulary      a JSON string literal of the vocabulary in index order, e.g. "\"\\n !abc\""
 //   …               every entry of `Model.info` (tool_version, seed, options, bits per character, …)
 //
@@ -43,6 +45,7 @@ extension Model {
     /// Metadata keys owned by the format; `info` may not use them.
     public static let structuralMetadataKeys: Set<String> = [
         "format", "format_version", "cell", "vocab_size", "hidden_size", "layers", "gate_order", "vocabulary",
+        "layer_norm",
     ]
 
     /// The safetensors view of the model: metadata (structure + `info`) and tensors in `config.tensorShapes` order.
@@ -63,6 +66,7 @@ extension Model {
         metadata["hidden_size"] = String(config.hiddenSize)
         metadata["layers"] = String(config.layers)
         metadata["gate_order"] = config.cell.gateOrder
+        if config.layerNorm { metadata["layer_norm"] = "1" }
         metadata["vocabulary"] = jsonString(vocabulary.string)
         return SafeTensorsFile(metadata: metadata, tensors: parameters)
     }
@@ -126,8 +130,14 @@ extension Model {
             throw WeightsFileError(
                 "gate_order \(displayed(gateOrder)) does not match cell \(cell.rawValue) (expected \(cell.gateOrder))")
         }
+        var layerNorm = false
+        if let text = meta["layer_norm"] {
+            guard text == "0" || text == "1" else { throw WeightsFileError("layer_norm \(displayed(text)) is not 0 or 1") }
+            layerNorm = text == "1"
+        }
         let vocabulary = try decodeVocabulary(meta["vocabulary"], vocabSize: vocabSize)
-        let config = ModelConfig(cell: cell, vocabSize: vocabSize, hiddenSize: hiddenSize, layers: layers)
+        let config = ModelConfig(cell: cell, vocabSize: vocabSize, hiddenSize: hiddenSize, layers: layers,
+                                 layerNorm: layerNorm)
 
         // Names and shapes against the config, before any tensor storage exists.
         var byName: [String: SafeTensorsHeader.Entry] = [:]

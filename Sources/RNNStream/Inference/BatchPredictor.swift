@@ -35,7 +35,7 @@ public final class BatchPredictor {
     private let h: [FloatBuffer]       // per layer (B, H), the carried state
     private let c: [FloatBuffer]       // LSTM: per layer (B, H)
     private let z: FloatBuffer         // (T·B, G·H) pre-activations of the current layer
-    private let zh: FloatBuffer        // (B, G·H) GRU recurrent part of one step
+    private let zh: FloatBuffer        // (B, G·H) GRU recurrent part of one step, or the product before LN
     private let outs: [FloatBuffer]    // two (T·B, H) buffers: layer outputs, ping-ponged between layers
     private let scratchC: FloatBuffer  // (B, H) LSTM new c
     /// (T·B, V) logits of the last chunk: row t·B + b predicts what follows stream b's input at step t.
@@ -61,7 +61,7 @@ public final class BatchPredictor {
         h = (0..<L).map { _ in FloatBuffer(count: B * config.hiddenSize) }
         c = config.cell == .lstm ? (0..<L).map { _ in FloatBuffer(count: B * config.hiddenSize) } : []
         z = FloatBuffer(count: rows * GH)
-        zh = FloatBuffer(count: config.cell == .gru ? B * GH : 0)
+        zh = FloatBuffer(count: config.cell == .gru || config.layerNorm ? B * GH : 0)
         outs = [FloatBuffer(count: rows * H), FloatBuffer(count: rows * H)]
         scratchC = FloatBuffer(count: B * H)
         logits = FloatBuffer(count: rows * V)
@@ -96,15 +96,10 @@ public final class BatchPredictor {
         let p = parameters, B = streams, GH = G * H, rows = T * B, zp = z.pointer
         for k in 0..<L {
             let out = outs[k & 1].pointer, below = outs[(k + 1) & 1].pointer
-            // zx = x·wx + b for the whole chunk
-            broadcastRows(rows: rows, cols: GH, p.b(k), into: zp)
-            if k == 0 {
-                gatherAddRows(rows: rows, cols: GH, table: p.wx(0), indices: inputs, into: zp)
-            } else {
-                matmul(m: rows, a: below, lda: H, packed: packed.wx[k], c: zp, ldc: GH, accumulate: true)
-            }
+            // zx = x·wx + b for the whole chunk (LN(x·wx) ⊙ gx + b with layer normalisation)
+            packed.inputPart(p, layer: k, rows: rows, inputs: inputs, below: below, into: zp)
             // the recurrence, one step (B rows) at a time
-            let hk = h[k].pointer, ck = c.isEmpty ? nil : c[k].pointer, wh = packed.wh[k]
+            let hk = h[k].pointer, ck = c.isEmpty ? nil : c[k].pointer, zs = zh.pointer
             for t in 0..<T {
                 let zt = zp + t * B * GH, ht = out + t * B * H, kt = kinds + t * B
                 var allFeed = true
@@ -119,14 +114,14 @@ public final class BatchPredictor {
                 }
                 switch config.cell {
                 case .rnn:
-                    matmul(m: B, a: hk, lda: H, packed: wh, c: zt, ldc: GH, accumulate: true)
+                    packed.recurrentPart(p, layer: k, rows: B, h: hk, scratch: zs, into: zt, accumulate: true)
                     RNNCell.forward(rows: B, hidden: H, z: zt, h: ht)
                 case .lstm:
-                    matmul(m: B, a: hk, lda: H, packed: wh, c: zt, ldc: GH, accumulate: true)
+                    packed.recurrentPart(p, layer: k, rows: B, h: hk, scratch: zs, into: zt, accumulate: true)
                     LSTMCell.forward(rows: B, hidden: H, z: zt, cPrev: ck!, c: scratchC.pointer, h: ht)
                 case .gru:
-                    matmul(m: B, a: hk, lda: H, packed: wh, c: zh.pointer, ldc: GH, accumulate: false)
-                    GRUCell.forward(rows: B, hidden: H, zx: zt, zh: zh.pointer, bhn: p.bhn(k), hPrev: hk, h: ht)
+                    packed.recurrentPart(p, layer: k, rows: B, h: hk, scratch: zs, into: zs, accumulate: false)
+                    GRUCell.forward(rows: B, hidden: H, zx: zt, zh: zs, bhn: p.bhn(k), hPrev: hk, h: ht)
                 }
                 // the new state of every stream that fed; an idle one keeps its own
                 if allFeed {

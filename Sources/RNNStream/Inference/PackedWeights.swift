@@ -34,3 +34,37 @@ final class PackedWeights {
         head.pack(p.headW, ldb: c.vocabSize)
     }
 }
+
+extension PackedWeights {
+    /// The input part of layer k for `rows` rows into z (rows, G·H): x·wx + b, or with layer normalisation
+    /// LN(x·wx) ⊙ gx + b. Layer 0 looks its rows up by `inputs`; a layer above multiplies `below` (rows, H).
+    func inputPart(_ p: Parameters, layer k: Int, rows: Int, inputs: UnsafePointer<Int32>,
+                   below: UnsafePointer<Float>, into z: UnsafeMutablePointer<Float>) {
+        let c = p.config, G = c.cell.gates, H = c.hiddenSize, GH = G * H
+        if c.layerNorm { z.update(repeating: 0, count: rows * GH) } else { broadcastRows(rows: rows, cols: GH, p.b(k), into: z) }
+        if k == 0 {
+            gatherAddRows(rows: rows, cols: GH, table: p.wx(0), indices: inputs, into: z)
+        } else {
+            matmul(m: rows, a: below, lda: H, packed: wx[k], c: z, ldc: GH, accumulate: !c.layerNorm)
+        }
+        if c.layerNorm {
+            LayerNorm.normalize(rows: rows, blocks: G, width: H, z, rstd: nil)
+            LayerNorm.scale(rows: rows, cols: GH, z, gain: p.gx(k), bias: p.b(k), into: z, accumulate: false)
+        }
+    }
+
+    /// The recurrent part of one step of layer k for `rows` rows, h (rows, H) times wh, or with layer
+    /// normalisation LN(h·wh) ⊙ gh, stored into or added to `c` (rows, G·H). `scratch` (rows, G·H) holds the
+    /// product before it is normalised; it may be `c` itself when not accumulating.
+    func recurrentPart(_ p: Parameters, layer k: Int, rows: Int, h: UnsafePointer<Float>,
+                       scratch: UnsafeMutablePointer<Float>, into c: UnsafeMutablePointer<Float>, accumulate: Bool) {
+        let config = p.config, G = config.cell.gates, H = config.hiddenSize, GH = G * H
+        guard config.layerNorm else {
+            matmul(m: rows, a: h, lda: H, packed: wh[k], c: c, ldc: GH, accumulate: accumulate)
+            return
+        }
+        matmul(m: rows, a: h, lda: H, packed: wh[k], c: scratch, ldc: GH, accumulate: false)
+        LayerNorm.normalize(rows: rows, blocks: G, width: H, scratch, rstd: nil)
+        LayerNorm.scale(rows: rows, cols: GH, scratch, gain: p.gh(k), into: c, accumulate: accumulate)
+    }
+}

@@ -21,7 +21,7 @@ public final class Predictor {
     private let h: [FloatBuffer]       // per layer (H), the carried state
     private let c: [FloatBuffer]       // LSTM: per layer (H)
     private let z: FloatBuffer         // (C, G·H) pre-activations of the current layer
-    private let zh: FloatBuffer        // (G·H) GRU recurrent part of one step
+    private let zh: FloatBuffer        // (G·H) GRU recurrent part of one step, or the product before LN
     private let outs: [FloatBuffer]    // two (C, H) buffers: layer outputs, ping-ponged between layers
     private let scratchC: FloatBuffer  // (H) LSTM new c
     /// (C, V) logits of the last chunk: row i predicts the character after input i.
@@ -100,27 +100,22 @@ public final class Predictor {
         let p = parameters, GH = G * H, zp = z.pointer
         for k in 0..<L {
             let out = outs[k & 1].pointer, below = outs[(k + 1) & 1].pointer
-            // zx = x·wx + b for the whole chunk
-            broadcastRows(rows: C, cols: GH, p.b(k), into: zp)
-            if k == 0 {
-                gatherAddRows(rows: C, cols: GH, table: p.wx(0), indices: inputs, into: zp)
-            } else {
-                matmul(m: C, a: below, lda: H, packed: packed.wx[k], c: zp, ldc: GH, accumulate: true)
-            }
+            // zx = x·wx + b for the whole chunk (LN(x·wx) ⊙ gx + b with layer normalisation)
+            packed.inputPart(p, layer: k, rows: C, inputs: inputs, below: below, into: zp)
             // the recurrence, one character at a time
-            let hk = h[k].pointer, wh = packed.wh[k]
+            let hk = h[k].pointer, zs = zh.pointer
             for t in 0..<C {
                 let zt = zp + t * GH, ht = out + t * H
                 switch config.cell {
                 case .rnn:
-                    matmul(m: 1, a: hk, lda: H, packed: wh, c: zt, ldc: GH, accumulate: true)
+                    packed.recurrentPart(p, layer: k, rows: 1, h: hk, scratch: zs, into: zt, accumulate: true)
                     RNNCell.forward(rows: 1, hidden: H, z: zt, h: ht)
                 case .lstm:
-                    matmul(m: 1, a: hk, lda: H, packed: wh, c: zt, ldc: GH, accumulate: true)
+                    packed.recurrentPart(p, layer: k, rows: 1, h: hk, scratch: zs, into: zt, accumulate: true)
                     LSTMCell.forward(rows: 1, hidden: H, z: zt, cPrev: c[k].pointer, c: scratchC.pointer, h: ht)
                     c[k].copy(from: scratchC)
                 case .gru:
-                    matmul(m: 1, a: hk, lda: H, packed: wh, c: zh.pointer, ldc: GH, accumulate: false)
+                    packed.recurrentPart(p, layer: k, rows: 1, h: hk, scratch: zs, into: zs, accumulate: false)
                     GRUCell.forward(rows: 1, hidden: H, zx: zt, zh: zh.pointer, bhn: p.bhn(k), hPrev: hk, h: ht)
                 }
                 hk.update(from: ht, count: H)

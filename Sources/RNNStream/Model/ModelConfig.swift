@@ -34,12 +34,16 @@ public struct ModelConfig: Sendable, Equatable {
     public var vocabSize: Int
     public var hiddenSize: Int
     public var layers: Int
+    /// Layer normalisation of each gate's input and recurrent pre-activation (`LayerNorm`), with a gain per
+    /// unit for each (`layers.k.gx`, `layers.k.gh`).
+    public var layerNorm: Bool
 
-    public init(cell: CellKind, vocabSize: Int, hiddenSize: Int, layers: Int) {
+    public init(cell: CellKind, vocabSize: Int, hiddenSize: Int, layers: Int, layerNorm: Bool = false) {
         self.cell = cell
         self.vocabSize = vocabSize
         self.hiddenSize = hiddenSize
         self.layers = layers
+        self.layerNorm = layerNorm
     }
 
     /// Upper bounds accepted anywhere (options and files): keep every allocation bounded.
@@ -53,6 +57,8 @@ public struct ModelConfig: Sendable, Equatable {
     /// - `layers.k.wh` (H, G·H) row-major.
     /// - `layers.k.b`  (G·H).
     /// - `layers.k.bhn` (H), GRU only: the bias inside `r ⊙ (h·whn + bhn)`.
+    /// - `layers.k.gx`, `layers.k.gh` (G·H), with layer normalisation only: the gains of the normalised input
+    ///   and recurrent parts, `z = LN(x·wx) ⊙ gx + LN(h·wh) ⊙ gh + b` (each H-block normalised on its own).
     /// - `head.w` (H, V) row-major: `logits = h·head.w + head.b`; `head.b` (V).
     public var tensorShapes: [(name: String, shape: [Int])] {
         let H = hiddenSize, G = cell.gates, V = vocabSize
@@ -63,14 +69,18 @@ public struct ModelConfig: Sendable, Equatable {
             out.append(("layers.\(k).wh", [H, G * H]))
             out.append(("layers.\(k).b", [G * H]))
             if cell == .gru { out.append(("layers.\(k).bhn", [H])) }
+            if layerNorm {
+                out.append(("layers.\(k).gx", [G * H]))
+                out.append(("layers.\(k).gh", [G * H]))
+            }
         }
         out.append(("head.w", [H, V]))
         out.append(("head.b", [V]))
         return out
     }
 
-    /// Number of tensors per layer (3, or 4 for a GRU).
-    public var tensorsPerLayer: Int { cell == .gru ? 4 : 3 }
+    /// Number of tensors per layer: wx, wh, b, a GRU's bhn, and the two gains with layer normalisation.
+    public var tensorsPerLayer: Int { (cell == .gru ? 4 : 3) + (layerNorm ? 2 : 0) }
 
     public var parameterCount: Int {
         tensorShapes.reduce(0) { $0 + $1.shape.reduce(1, *) }

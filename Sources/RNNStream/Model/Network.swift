@@ -50,6 +50,11 @@ public final class Network {
     private var cs: [FloatBuffer]       // LSTM: ((T+1)·B, H)
     private var mask: [FloatBuffer]     // dropout: (T·B, H) 0 or 1/(1-p)
     private var dropped: [FloatBuffer]  // dropout: (T·B, H) h ⊙ mask, the input of the next layer or head
+    // Layer normalisation (config.layerNorm), per layer: the normalised input part x̂ (T·B, G·H) and its 1/σ
+    // per block (T·B, G), the same for the recurrent part; backward overwrites x̂ and r̂ with the gradients
+    // at the products x·wx and h·wh.
+    private let xhat: [FloatBuffer], xstd: [FloatBuffer]
+    private let rhat: [FloatBuffer], rstd: [FloatBuffer]
     private let logits: FloatBuffer     // (T·B, V), then dlogits
     private let dOut: FloatBuffer       // (T·B, H) gradient at a layer's output
     private let dh: FloatBuffer         // (B, H) gradient flowing to h_prev
@@ -81,6 +86,11 @@ public final class Network {
         cs = lstm ? (0..<L).map { _ in FloatBuffer(count: (steps + 1) * batch * H) } : []
         mask = []
         dropped = []
+        let ln = config.layerNorm
+        xhat = ln ? (0..<L).map { _ in FloatBuffer(count: TB * G * H) } : []
+        xstd = ln ? (0..<L).map { _ in FloatBuffer(count: TB * G) } : []
+        rhat = ln ? (0..<L).map { _ in FloatBuffer(count: TB * G * H) } : []
+        rstd = ln ? (0..<L).map { _ in FloatBuffer(count: TB * G) } : []
         logits = FloatBuffer(count: TB * V)
         dOut = FloatBuffer(count: TB * H)
         dh = FloatBuffer(count: batch * H)
@@ -113,36 +123,56 @@ public final class Network {
         let training = grads != nil
         let dropping = training && dropout > 0
         if dropping { ensureDropoutBuffers() }
+        let ln = config.layerNorm
+
+        /// Step t's recurrent part h_prev·wh of layer k (with layer normalisation LN(h_prev·wh) ⊙ gh, r̂ and
+        /// its 1/σ kept) stored into, or added to, `c` (B, G·H).
+        func recurrent(_ k: Int, _ t: Int, hPrev: UnsafePointer<Float>, into c: UnsafeMutablePointer<Float>,
+                       accumulate: Bool) {
+            guard ln else {
+                matmul(m: B, a: hPrev, lda: H, packed: packedWh[k], c: c, ldc: GH, accumulate: accumulate)
+                return
+            }
+            let rt = rhat[k].pointer + t * B * GH
+            matmul(m: B, a: hPrev, lda: H, packed: packedWh[k], c: rt, ldc: GH, accumulate: false)
+            LayerNorm.normalize(rows: B, blocks: G, width: H, rt, rstd: rstd[k].pointer + t * B * G)
+            LayerNorm.scale(rows: B, cols: GH, rt, gain: p.gh(k), into: c, accumulate: accumulate)
+        }
 
         // Forward, layer by layer over the whole chunk.
         for k in 0..<L {
             let a = act[k].pointer, hk = hs[k].pointer
             hk.update(from: state.h[k].pointer, count: B * H)
             if config.cell == .lstm { cs[k].pointer.update(from: state.c[k].pointer, count: B * H) }
-            // zx = x·wx + b for all T·B rows; x is one-hot for layer 0, so x·wx is the row wx[x]
+            // zx = x·wx + b for all T·B rows (LN(x·wx) ⊙ gx + b with layer normalisation); x is one-hot for
+            // layer 0, so x·wx is the row wx[x]
             let wx = p.wx(k), bias = p.b(k)
-            broadcastRows(rows: TB, cols: GH, bias, into: a)
+            let xw = ln ? xhat[k].pointer : a
+            if ln { xw.update(repeating: 0, count: TB * GH) } else { broadcastRows(rows: TB, cols: GH, bias, into: a) }
             if k == 0 {
-                gatherAddRows(rows: TB, cols: GH, table: wx, indices: inputs, into: a)
+                gatherAddRows(rows: TB, cols: GH, table: wx, indices: inputs, into: xw)
             } else {
                 matmul(m: TB, n: GH, k: H, a: layerInput(k, dropping: dropping), lda: H, b: wx, ldb: GH,
-                       c: a, ldc: GH, accumulate: true, precision: precision)
+                       c: xw, ldc: GH, accumulate: !ln, precision: precision)
             }
-            let whP = packedWh[k]
-            whP.pack(p.wh(k), ldb: GH)
+            if ln {
+                LayerNorm.normalize(rows: TB, blocks: G, width: H, xw, rstd: xstd[k].pointer)
+                LayerNorm.scale(rows: TB, cols: GH, xw, gain: p.gx(k), bias: bias, into: a, accumulate: false)
+            }
+            packedWh[k].pack(p.wh(k), ldb: GH)
             for t in 0..<T {
                 let hPrev = hk + t * B * H, hNext = hk + (t + 1) * B * H, at = a + t * B * GH
                 switch config.cell {
                 case .rnn:
-                    matmul(m: B, a: hPrev, lda: H, packed: whP, c: at, ldc: GH, accumulate: true)
+                    recurrent(k, t, hPrev: hPrev, into: at, accumulate: true)
                     RNNCell.forward(rows: B, hidden: H, z: at, h: hNext)
                 case .lstm:
                     let ck = cs[k].pointer
-                    matmul(m: B, a: hPrev, lda: H, packed: whP, c: at, ldc: GH, accumulate: true)
+                    recurrent(k, t, hPrev: hPrev, into: at, accumulate: true)
                     LSTMCell.forward(rows: B, hidden: H, z: at, cPrev: ck + t * B * H, c: ck + (t + 1) * B * H, h: hNext)
                 case .gru:
                     let zt = zh[k].pointer + t * B * GH
-                    matmul(m: B, a: hPrev, lda: H, packed: whP, c: zt, ldc: GH, accumulate: false)
+                    recurrent(k, t, hPrev: hPrev, into: zt, accumulate: false)
                     GRUCell.forward(rows: B, hidden: H, zx: at, zh: zt, bhn: p.bhn(k), hPrev: hPrev, h: hNext)
                 }
             }
@@ -176,6 +206,15 @@ public final class Network {
             dc.zero()
             let whT = packedWhT[k]
             whT.pack(transposeOf: p.wh(k), ldbt: GH)
+            /// The gradient at step t's recurrent part (dz, or for a GRU dzh) back through layer normalisation:
+            /// dgh accumulates, and the gradient at h_prev·wh replaces r̂. Returns where that gradient is.
+            func recurrentGradient(_ t: Int, _ dRec: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> {
+                guard ln else { return dRec }
+                let rt = rhat[k].pointer + t * B * GH
+                LayerNorm.backward(rows: B, blocks: G, width: H, dy: dRec, gain: p.gh(k), rstd: rstd[k].pointer + t * B * G,
+                                   xhatInDzOut: rt, dGain: g.gh(k))
+                return rt
+            }
             for t in stride(from: T - 1, through: 0, by: -1) {
                 // total gradient at h_t: from above (or the head) plus from step t+1
                 let dht = d + t * B * H
@@ -184,36 +223,44 @@ public final class Network {
                 switch config.cell {
                 case .rnn:
                     RNNCell.backward(rows: B, hidden: H, h: hk + (t + 1) * B * H, dh: dht, dz: dzt)
-                    matmul(m: B, a: dzt, lda: GH, packed: whT, c: dh.pointer, ldc: H, accumulate: false)
+                    matmul(m: B, a: recurrentGradient(t, dzt), lda: GH, packed: whT, c: dh.pointer, ldc: H, accumulate: false)
                 case .lstm:
                     let ck = cs[k].pointer
                     LSTMCell.backward(rows: B, hidden: H, act: a + t * B * GH, cPrev: ck + t * B * H,
                                       c: ck + (t + 1) * B * H, dh: dht, dc: dc.pointer, dz: dzt)
-                    matmul(m: B, a: dzt, lda: GH, packed: whT, c: dh.pointer, ldc: H, accumulate: false)
+                    matmul(m: B, a: recurrentGradient(t, dzt), lda: GH, packed: whT, c: dh.pointer, ldc: H, accumulate: false)
                 case .gru:
                     let dzht = zh[k].pointer + t * B * GH
                     GRUCell.backward(rows: B, hidden: H, act: a + t * B * GH, zh: zh[k].pointer + t * B * GH,
                                      hPrev: hPrev, dh: dht, dzx: dzt, dzh: dzht, dhPrev: dhDirect.pointer)
                     dh.copy(from: dhDirect)
-                    matmul(m: B, a: dzht, lda: GH, packed: whT, c: dh.pointer, ldc: H, accumulate: true)
+                    matmul(m: B, a: recurrentGradient(t, dzht), lda: GH, packed: whT, c: dh.pointer, ldc: H, accumulate: true)
                 }
             }
-            // Recurrent weights, one product per chunk: dwh += [h_0 … h_{T-1}]ᵀ · dz_h
+            // Recurrent weights, one product per chunk: dwh += [h_0 … h_{T-1}]ᵀ · d(h·wh)
             let dzRec = config.cell == .gru ? zh[k].pointer : dzk
-            matmulAT(m: H, n: GH, k: TB, a: hk, lda: H, b: dzRec, ldb: GH, c: g.wh(k), ldc: GH, accumulate: true, precision: precision)
+            let dProduct = ln ? rhat[k].pointer : dzRec
+            matmulAT(m: H, n: GH, k: TB, a: hk, lda: H, b: dProduct, ldb: GH, c: g.wh(k), ldc: GH, accumulate: true, precision: precision)
             columnSum(rows: TB, cols: GH, dzk, into: g.b(k))
             if config.cell == .gru {
                 // dbhn = Σ dzh_n (the n-block)
                 columnSum(rows: TB, cols: H, dzRec + 2 * H, ld: GH, into: g.bhn(k))
             }
+            // the gradient at x·wx: dz itself, or back through layer normalisation (dgx accumulates)
+            var dx = dzk
+            if ln {
+                LayerNorm.backward(rows: TB, blocks: G, width: H, dy: dzk, gain: p.gx(k), rstd: xstd[k].pointer,
+                                   xhatInDzOut: xhat[k].pointer, dGain: g.gx(k))
+                dx = xhat[k].pointer
+            }
             if k == 0 {
                 // one-hot input: scatter-add each row of dz into the row of wx it selected
-                scatterAddRows(rows: TB, cols: GH, dzk, indices: inputs, into: g.wx(0))
+                scatterAddRows(rows: TB, cols: GH, dx, indices: inputs, into: g.wx(0))
             } else {
                 let x = layerInput(k, dropping: dropping)
-                matmulAT(m: H, n: GH, k: TB, a: x, lda: H, b: dzk, ldb: GH, c: g.wx(k), ldc: GH, accumulate: true, precision: precision)
+                matmulAT(m: H, n: GH, k: TB, a: x, lda: H, b: dx, ldb: GH, c: g.wx(k), ldc: GH, accumulate: true, precision: precision)
                 // gradient at the layer below's output
-                matmulBT(m: TB, n: H, k: GH, a: dzk, lda: GH, b: p.wx(k), ldb: GH, c: dOut.pointer, ldc: H, accumulate: false, precision: precision)
+                matmulBT(m: TB, n: H, k: GH, a: dx, lda: GH, b: p.wx(k), ldb: GH, c: dOut.pointer, ldc: H, accumulate: false, precision: precision)
             }
         }
         return loss

@@ -45,6 +45,13 @@ public final class Parameters: @unchecked Sendable {
     @inline(__always) public func b(_ layer: Int) -> UnsafeMutablePointer<Float> { tensor(layer * config.tensorsPerLayer + 2) }
     /// GRU only.
     @inline(__always) public func bhn(_ layer: Int) -> UnsafeMutablePointer<Float> { tensor(layer * config.tensorsPerLayer + 3) }
+    /// Layer normalisation only: the gains of the input and of the recurrent part.
+    @inline(__always) public func gx(_ layer: Int) -> UnsafeMutablePointer<Float> {
+        tensor(layer * config.tensorsPerLayer + (config.cell == .gru ? 4 : 3))
+    }
+    @inline(__always) public func gh(_ layer: Int) -> UnsafeMutablePointer<Float> {
+        tensor(layer * config.tensorsPerLayer + (config.cell == .gru ? 5 : 4))
+    }
     @inline(__always) public var headW: UnsafeMutablePointer<Float> { tensor(config.layers * config.tensorsPerLayer) }
     @inline(__always) public var headB: UnsafeMutablePointer<Float> { tensor(config.layers * config.tensorsPerLayer + 1) }
     @inline(__always) public func tensor(_ i: Int) -> UnsafeMutablePointer<Float> { buffer.pointer + offsets[i] }
@@ -52,7 +59,8 @@ public final class Parameters: @unchecked Sendable {
 
 extension Model {
     /// A model with freshly initialised weights: every matrix and bias uniform in ±1/√H (PyTorch's RNN
-    /// default), the LSTM forget-gate bias at 1 so early training keeps its memory.
+    /// default), the LSTM forget-gate bias at 1 so early training keeps its memory, layer normalisation's
+    /// gains at 1.
     public static func initialized(config: ModelConfig, vocabulary: Vocabulary, seed: UInt64) -> Model {
         var rng = Random(seed: seed)
         let scale = 1 / Float(config.hiddenSize).squareRoot()
@@ -60,6 +68,9 @@ extension Model {
         for (name, shape) in config.tensorShapes {
             var t = Tensor(name: name, shape: shape)
             for i in 0..<t.count { t.data[i] = (rng.nextFloat() * 2 - 1) * scale }
+            if name.hasSuffix(".gx") || name.hasSuffix(".gh") {
+                for i in 0..<t.count { t.data[i] = 1 }
+            }
             if config.cell == .lstm && name.hasPrefix("layers.") && name.hasSuffix(".b") {
                 // gate order i, f, g, o: the second H-block is the forget gate
                 let H = config.hiddenSize

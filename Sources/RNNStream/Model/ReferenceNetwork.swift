@@ -16,6 +16,38 @@ public enum ReferenceNetwork {
         let T = inputs.count / B, per = config.tensorsPerLayer
         let scored = targets.filter { $0 >= 0 }.count
         func sig(_ x: Double) -> Double { 1 / (1 + exp(-x)) }
+        let ln = config.layerNorm, gxAt = config.cell == .gru ? 4 : 3
+        // layer normalisation of each H-block: ẑ and 1/σ per block (LayerNorm's formulas, in Double)
+        func normalize(_ z: [Double]) -> (xhat: [Double], r: [Double]) {
+            var xhat = z, r: [Double] = []
+            for q in 0..<G {
+                let block = z[(q * H)..<((q + 1) * H)]
+                let mean = block.reduce(0, +) / Double(H)
+                let variance = block.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(H)
+                let rq = 1 / (variance + Double(LayerNorm.epsilon)).squareRoot()
+                for j in 0..<H { xhat[q * H + j] = (z[q * H + j] - mean) * rq }
+                r.append(rq)
+            }
+            return (xhat, r)
+        }
+        // dy at y = g ⊙ ẑ: adds dy ⊙ ẑ into grads[gain], returns the gradient at z
+        func normalizeBackward(_ dy: [Double], gain: Int, xhat: [Double], r: [Double]) -> [Double] {
+            var dz = dy
+            for q in 0..<G {
+                var m1 = 0.0, m2 = 0.0
+                for j in 0..<H {
+                    let i = q * H + j, d = dy[i] * w[gain][i]
+                    m1 += d; m2 += d * xhat[i]
+                    grads[gain][i] += dy[i] * xhat[i]
+                }
+                m1 /= Double(H); m2 /= Double(H)
+                for j in 0..<H {
+                    let i = q * H + j
+                    dz[i] = r[q] * (dy[i] * w[gain][i] - m1 - xhat[i] * m2)
+                }
+            }
+            return dz
+        }
         var grads = w.map { [Double](repeating: 0, count: $0.count) }
         var loss = 0.0
 
@@ -26,18 +58,31 @@ public enum ReferenceNetwork {
             }
             var layerIn: [[[Double]]] = [], hs: [[[Double]]] = [], cs: [[[Double]]] = []
             var acts: [[[Double]]] = [], hns: [[[Double]]] = []
+            // layer normalisation's ẑ and 1/σ of the input (x) and recurrent (r) parts, per layer and step
+            var xNorm: [[(xhat: [Double], r: [Double])]] = [], rNorm: [[(xhat: [Double], r: [Double])]] = []
             for k in 0..<L {
                 let wx = w[k * per], wh = w[k * per + 1], bias = w[k * per + 2]
                 let inW = k == 0 ? V : H
                 var h = Array(h0[k][(b * H)..<((b + 1) * H)])
                 var c = c0.isEmpty ? [] : Array(c0[k][(b * H)..<((b + 1) * H)])
                 var hk = [h], ck = [c], ak: [[Double]] = [], hnk: [[Double]] = []
+                var xNormK: [(xhat: [Double], r: [Double])] = [], rNormK: [(xhat: [Double], r: [Double])] = []
                 for t in 0..<T {
-                    var zx = bias, zh = [Double](repeating: 0, count: G * H)
+                    var zx = [Double](repeating: 0, count: G * H), zh = zx
                     for j in 0..<(G * H) {
                         for i in 0..<inW { zx[j] += xin[t][i] * wx[i * G * H + j] }
                         for i in 0..<H { zh[j] += h[i] * wh[i * G * H + j] }
                     }
+                    if ln {
+                        // z = LN(x·wx) ⊙ gx + LN(h·wh) ⊙ gh + b
+                        let nx = normalize(zx), nr = normalize(zh)
+                        xNormK.append(nx); rNormK.append(nr)
+                        for j in 0..<(G * H) {
+                            zx[j] = nx.xhat[j] * w[k * per + gxAt][j]
+                            zh[j] = nr.xhat[j] * w[k * per + gxAt + 1][j]
+                        }
+                    }
+                    for j in 0..<(G * H) { zx[j] += bias[j] }
                     var a = [Double](repeating: 0, count: G * H), hn = [Double](repeating: 0, count: H)
                     var hNew = [Double](repeating: 0, count: H), cNew = c
                     for j in 0..<H {
@@ -62,6 +107,7 @@ public enum ReferenceNetwork {
                     hk.append(h); ck.append(c); ak.append(a); hnk.append(hn)
                 }
                 layerIn.append(xin); hs.append(hk); cs.append(ck); acts.append(ak); hns.append(hnk)
+                xNorm.append(xNormK); rNorm.append(rNormK)
                 xin = Array(hk[1...])
             }
             // Head and loss; dTop[t] = dloss/dh_top(t)
@@ -122,8 +168,13 @@ public enum ReferenceNetwork {
                             grads[k * per + 3][j] += dan * r
                         }
                     }
+                    for j in 0..<(G * H) { grads[k * per + 2][j] += dzx[j] }
+                    if ln {
+                        // back through the normalisations to the products x·wx and h·wh
+                        dzx = normalizeBackward(dzx, gain: k * per + gxAt, xhat: xNorm[k][t].xhat, r: xNorm[k][t].r)
+                        dzh = normalizeBackward(dzh, gain: k * per + gxAt + 1, xhat: rNorm[k][t].xhat, r: rNorm[k][t].r)
+                    }
                     for j in 0..<(G * H) {
-                        grads[k * per + 2][j] += dzx[j]
                         for i in 0..<inW {
                             grads[k * per][i * G * H + j] += layerIn[k][t][i] * dzx[j]
                             dIn[t][i] += wx[i * G * H + j] * dzx[j]

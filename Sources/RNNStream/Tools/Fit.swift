@@ -46,6 +46,7 @@ public struct FitRequest: Sendable {
         public static let batch = SizedOptions(rawValue: 16)
         public static let cell = SizedOptions(rawValue: 32)
         public static let weightDrop = SizedOptions(rawValue: 64)
+        public static let layerNorm = SizedOptions(rawValue: 128)
     }
 
     public init() {}
@@ -96,6 +97,7 @@ private func fit(_ request: FitRequest, program: String, io: ToolStreams) throws
         options.cell = initial.config.cell
         options.hiddenSize = initial.config.hiddenSize
         options.layers = initial.config.layers
+        options.layerNorm = initial.config.layerNorm
     }
     // --resume: the model size is the checkpoint's, whatever a new measurement would choose, and so is the
     // precision unless asked for (a checkpoint without one is fp32)
@@ -112,6 +114,7 @@ private func fit(_ request: FitRequest, program: String, io: ToolStreams) throws
             if request.sizeToTime.contains(.layers), let v = stored["layers"].flatMap(Int.init) { options.layers = v }
             if request.sizeToTime.contains(.dropout), let v = stored["dropout"].flatMap(Double.init) { options.dropout = v }
             if request.sizeToTime.contains(.weightDrop), let v = stored["weight_drop"].flatMap(Double.init) { options.weightDrop = v }
+            if request.sizeToTime.contains(.layerNorm), let v = stored["layer_norm"] { options.layerNorm = v == "1" }
             if request.sizeToTime.contains(.learningRate), let v = stored["lr"].flatMap(Double.init) { options.learningRate = v }
             if request.sizeToTime.contains(.batch), let v = stored["batch"].flatMap(Int.init) { options.batch = v }
         } catch {
@@ -124,17 +127,19 @@ private func fit(_ request: FitRequest, program: String, io: ToolStreams) throws
     func size(vocabSize: Int, batch: Int, seq: Int, trainCharacters: Int?) {
         guard !sizing.isEmpty, let budget = options.timeLimit else { return }
         let start = Date()
+        if sizing.contains(.layerNorm) { options.layerNorm = Sizing.layerNorm }
         let o = options
         var c = Sizing.choose(
             widths: sizing.contains(.hidden) ? Sizing.widths : [o.hiddenSize],
-            layers: sizing.contains(.layers) ? Sizing.defaultLayers : o.layers,
+            layers: sizing.contains(.layers) ? Sizing.defaultLayers : o.layers, layerNorm: o.layerNorm,
             dropout: sizing.contains(.dropout) ? nil : o.dropout,
             weightDrop: sizing.contains(.weightDrop) ? nil : o.weightDrop, rateGiven: !sizing.contains(.learningRate),
             cell: sizing.contains(.cell) ? nil : o.cell, optimizer: o.optimizer, batch: batch,
             batchGiven: !sizing.contains(.batch), seq: seq, budget: budget, trainCharacters: trainCharacters
         ) { cell, width in
             let config = ModelConfig(cell: cell, vocabSize: vocabSize, hiddenSize: width,
-                                     layers: sizing.contains(.layers) ? Sizing.defaultLayers : o.layers)
+                                     layers: sizing.contains(.layers) ? Sizing.defaultLayers : o.layers,
+                                     layerNorm: o.layerNorm)
             return (config.parameterCount, Sizing.measureRate(config: config, batch: batch, seq: seq,
                                                               precision: o.precision, dropout: 0,
                                                               optimizer: o.optimizer))
@@ -237,7 +242,7 @@ private func fit(_ request: FitRequest, program: String, io: ToolStreams) throws
 
     let report = request.reportPath.map { path in
         TrainingReport(path: path, title: "rnn-fit: \(o.cell.rawValue) \(o.layers)x\(o.hiddenSize)", facts: [
-            ("cell", "\(o.cell.rawValue), \(o.layers) layers of \(o.hiddenSize)"),
+            ("cell", "\(o.cell.rawValue), \(o.layers) layers of \(o.hiddenSize)" + (o.layerNorm ? ", layer normalisation" : "")),
             ("vocabulary", "\(vocabulary.count) characters"),
             ("optimizer", "\(o.optimizer.rawValue), learning rate \(o.resolvedLearningRate), dropout \(o.dropout)"
                 + (o.weightDrop > 0 ? ", weight drop \(o.weightDrop)" : "")
@@ -259,7 +264,7 @@ private func fit(_ request: FitRequest, program: String, io: ToolStreams) throws
         report?.observe(event)
         switch event {
         case let .started(batch, seq, trainChars, valChars, parameters):
-            say("\(o.cell.rawValue) \(o.layers)x\(o.hiddenSize), \(parameters) parameters, vocabulary \(vocabulary.count); "
+            say("\(o.cell.rawValue) \(o.layers)x\(o.hiddenSize)" + (o.layerNorm ? " (layer norm)" : "") + ", \(parameters) parameters, vocabulary \(vocabulary.count); "
                 + "\(trainChars) training and \(valChars) validation characters; batch \(batch), seq \(seq), "
                 + "\(o.optimizer.rawValue) lr \(o.resolvedLearningRate), dropout \(o.dropout)"
                 + (o.weightDrop > 0 ? ", weight drop \(o.weightDrop)" : "") + (o.ema > 0 ? ", ema \(o.ema)" : ""))

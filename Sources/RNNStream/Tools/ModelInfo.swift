@@ -9,7 +9,7 @@ import RNNShell
 
 /// `--info` of rnn-gen and rnn-score: the model's metadata as one JSON object on one line.
 ///
-/// `{"model":PATH,"cell":"lstm","vocab_size":65,"hidden_size":256,"layers":2,"parameters":N,
+/// `{"model":PATH,"cell":"lstm","vocab_size":65,"hidden_size":256,"layers":2,"layer_norm":false,"parameters":N,
 /// "gate_order":"i,f,g,o","vocabulary":"\n !…","unknown_bits":6.04,"info":{every training info field, as
 /// stored (strings)},"val_bpc":1.52}`. `val_bpc` is the stored validation bits per character as a number, or
 /// null when the model does not record one (it is looked up under `val_bpc`, `best_val_bpc` and
@@ -19,6 +19,7 @@ public func modelInfoJSON(_ model: Model, path: String) -> String {
     var out = "{\"model\":" + jsonString(path)
     out += ",\"cell\":" + jsonString(c.cell.rawValue)
     out += ",\"vocab_size\":\(c.vocabSize),\"hidden_size\":\(c.hiddenSize),\"layers\":\(c.layers)"
+    out += ",\"layer_norm\":\(c.layerNorm)"
     out += ",\"parameters\":\(c.parameterCount)"
     out += ",\"gate_order\":" + jsonString(c.cell.gateOrder)
     out += ",\"vocabulary\":" + jsonString(model.vocabulary.string)

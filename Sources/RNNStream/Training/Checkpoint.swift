@@ -65,7 +65,7 @@ public enum Checkpoint {
             "reset_every": String(o.resetEvery), "seed": String(o.seed),
             // (-0 as 0: both are off)
             "precision": o.precision.rawValue, "ema": String(o.ema > 0 ? o.ema : 0),
-            "weight_drop": String(o.weightDrop > 0 ? o.weightDrop : 0),
+            "weight_drop": String(o.weightDrop > 0 ? o.weightDrop : 0), "layer_norm": o.layerNorm ? "1" : "0",
         ]
         for (k, v) in absentOption where options[k] == v { options[k] = nil }
         return options
@@ -73,7 +73,9 @@ public enum Checkpoint {
 
     /// The shaping options left out at these values, so that checkpoints written before they existed (and read
     /// with these values) resume; a missing one means its value here, on either side of a resume.
-    package static let absentOption = ["precision": Precision.fp32.rawValue, "ema": String(0.0), "weight_drop": String(0.0)]
+    package static let absentOption = [
+        "precision": Precision.fp32.rawValue, "ema": String(0.0), "weight_drop": String(0.0), "layer_norm": "0",
+    ]
 
     public static func encode(state s: TrainingState, trainer: Trainer, textSHA256: String, seconds: Double) -> [UInt8] {
         let model = Model(config: s.config, vocabulary: trainer.vocabulary, parameters: s.params.tensors())

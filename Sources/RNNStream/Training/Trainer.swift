@@ -172,7 +172,7 @@ public final class Trainer {
         fixedValidation = Array(text[trainCount...])
         stream = nil
         config = ModelConfig(cell: options.cell, vocabSize: vocabulary.count, hiddenSize: options.hiddenSize,
-                             layers: options.layers)
+                             layers: options.layers, layerNorm: options.layerNorm)
     }
 
     /// Training on a stream (`--stream`): the batches, the held-out text and the passes come from `stream`.
@@ -186,7 +186,7 @@ public final class Trainer {
         fixedValidation = []
         self.stream = stream
         config = ModelConfig(cell: options.cell, vocabSize: vocabulary.count, hiddenSize: options.hiddenSize,
-                             layers: options.layers)
+                             layers: options.layers, layerNorm: options.layerNorm)
     }
 
     /// A fresh state: weights initialised from the seed, or taken from `initial` (fine-tuning).

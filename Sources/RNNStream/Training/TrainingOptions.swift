@@ -7,6 +7,8 @@ public struct TrainingOptions: Sendable, Equatable {
     public var cell: CellKind = .lstm
     public var hiddenSize = 256
     public var layers = 2
+    /// Layer normalisation of the cells' pre-activations (`ModelConfig.layerNorm`).
+    public var layerNorm = false
     public var batch = 50
     public var seq = 50
     public var optimizer: OptimizerKind = .adam
