@@ -61,9 +61,9 @@ public enum Sizing {
     /// (dropout 0.3, weight drop 0.3, 0.004, --ema) reached 2.098 where the LSTM 2x512 (dropout 0.3, 0.002, --ema)
     /// had reached 2.114, and did better on all three plays it never saw (First Folio Hamlet 3.085 against 3.250).
     public static let defaultCell = CellKind.gru
-    /// Layer normalisation (`LayerNorm`, `--layer-norm`) when it is not asked for or against. 15 minutes of a GRU
-    /// 2x384 on a Zen 3 (dropout 0.1, 0.008, --ema) were at 2.042 val bpc after 3.35M characters with it, where
-    /// the same run without it was at 2.134 (and ended at 2.094 after 8.5M), though each step cost ~20% more.
+    /// Layer normalisation (`LayerNorm`, `--layer-norm`) when it is not asked for or against. With it, on a Zen 3
+    /// (rnn-fit(1), "Model size"): 15 minutes of a GRU 2x384 reached 2.035 val bpc (2.094 without), 5 minutes of a
+    /// GRU 2x256 2.057 (2.125), the hour of a GRU 2x512 2.053 (2.098), though each step costs 8-20% more.
     public static let layerNorm = true
 
     /// A short run's batch (nil: the run's) and multiple of the default learning rate, by cell, with adam (the
