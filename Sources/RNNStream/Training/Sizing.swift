@@ -63,7 +63,7 @@ public enum Sizing {
     public static let defaultCell = CellKind.gru
     /// Layer normalisation (`LayerNorm`, `--layer-norm`) when it is not asked for or against. With it, on a Zen 3
     /// (rnn-fit(1), "Model size"): 15 minutes of a GRU 2x384 reached 2.035 val bpc (2.094 without), 5 minutes of a
-    /// GRU 2x256 2.057 (2.125), the hour of a GRU 2x512 2.053 (2.098), though each step costs 8-20% more.
+    /// GRU 2x256 2.057 (2.125), the hour of a GRU 2x512 2.053 (2.098), though a character costs 7-17% more time.
     public static let layerNorm = true
 
     /// A short run's batch (nil: the run's) and multiple of the default learning rate, by cell, with adam (the
