@@ -8,7 +8,9 @@ measured things at once) and prints one table at the end, also written as JSON t
 Groups (select with --only gemm,train,infer; default all):
   gemm   rnn-bench --json (FMA peak + matmul GFLOP/s), shared fma_peak.c (reference peak), and numpy/OpenBLAS
          (shared gemm_bench.py --threads 2, run with OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset).
-  train  training chars/s of five configurations, rnn-fit vs min_char_rnn_bench.py / torch_charrnn.py.
+  train  training chars/s of five configurations, rnn-fit vs min_char_rnn_bench.py / torch_charrnn.py, and a
+         sixth, GRU 2x512 with --layer-norm (PyTorch's GRU has none: against the plain GRU's peer, with its cost
+         against our plain GRU in the note).
   infer  on the LSTM 2x512 model trained in `train` (trained here if only `infer` is selected): rnn-score
          chars/s on the validation text, rnn-gen chars/s, time to the first generated character, peak RSS.
   precision  bf16 against fp32: rnn-fit --precision bf16 for LSTM 2x512, LSTM 2x256, GRU 2x512 and the seed
@@ -21,8 +23,8 @@ Groups (select with --only gemm,train,infer; default all):
          rnn-score of one 100,000,000-byte line (tiny-shakespeare with its newlines as spaces, repeated) at its
          defaults (64 segments for a file this size) and with --batch-precision bf16: seconds and peak RSS.
 
-Budgets: default 300 s per training run (10 runs: ours + peer for 5 configurations), 2 s per GEMM
-measurement: about 60-65 minutes in all (the peers also score the validation text twice and generate after
+Budgets: default 300 s per training run (11 runs: ours + peer for 5 configurations, ours with layer norm), 2 s per GEMM
+measurement: about 65-70 minutes in all (the peers also score the validation text twice and generate after
 their budget; the 2x512 ones take ~1-2 min each for that).  --quick: 20 s per training run, 0.3 s per GEMM
 measurement: about 8-10 minutes on an idle machine (more when it is shared); in --quick mode the peers other
 than LSTM 2x512 are stopped right after their training line (their batch-1 scoring and generation are not
@@ -428,6 +430,11 @@ TRAIN = [
     {"key": "gru_2x512", "label": "GRU 2x512 B50 T50",
      "ours": ["--cell", "gru", "--layers", "2", "--hidden", "512"],
      "peer": ["--model", "gru", "--layers", "2", "--hidden", "512"], "target": 1.5},
+    # PyTorch's nn.GRU has no layer normalisation: this row's peer is the plain GRU's (run once, above), and the
+    # note gives its cost against our plain GRU
+    {"key": "gru_2x512_ln", "label": "GRU 2x512 B50 T50, --layer-norm",
+     "ours": ["--cell", "gru", "--layers", "2", "--hidden", "512", "--layer-norm"],
+     "peer": None, "peer_of": "gru_2x512", "target": None},
 ]
 ADAM_B50_T50 = ["--batch", "50", "--seq", "50", "--optimizer", "adam", "--lr", "0.002"]
 
@@ -452,7 +459,7 @@ def train_one(ctx, cfg):
     if olog is None:
         say(f"  rnn-fit failed (rc {o.rc}):\n{o.err_tail()}")
     pj, p = None, None
-    if ctx.peer_ok:
+    if ctx.peer_ok and cfg["peer"] is not None:
         if cfg["peer"] == "minchar":
             argv = [PEER_PYTHON, os.path.join(PEERS, "min_char_rnn_bench.py"), "--data", DATA, "--seconds", f"{S:g}"]
             say(f"[train] peer  {cfg['label']}: min_char_rnn_bench.py --seconds {S:g}")
@@ -509,6 +516,13 @@ def bench_train(ctx, table, keys):
         ours = olog.get("chars_per_s") if olog else None
         peer = pj.get("train_chars_per_s") if pj else None
         notes = []
+        if cfg.get("peer_of") in out:
+            # the peer of another row (run before this one), and our rate on that row
+            _, plain_log, p, pj, _ = out[cfg["peer_of"]]
+            peer = pj.get("train_chars_per_s") if pj else None
+            plain = plain_log.get("chars_per_s") if plain_log else None
+            if ours and plain:
+                notes.append(f"{ours / plain:.2f}x our plain row's rate")
         if olog and olog.get("val_bpc") is not None:
             notes.append(f"val bpc {olog['val_bpc']:.2f}")
         if pj and pj.get("val_bpc") is not None:

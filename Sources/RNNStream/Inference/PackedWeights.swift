@@ -48,8 +48,7 @@ extension PackedWeights {
             matmul(m: rows, a: below, lda: H, packed: wx[k], c: z, ldc: GH, accumulate: !c.layerNorm)
         }
         if c.layerNorm {
-            LayerNorm.normalize(rows: rows, blocks: G, width: H, z, rstd: nil)
-            LayerNorm.scale(rows: rows, cols: GH, z, gain: p.gx(k), bias: p.b(k), into: z, accumulate: false)
+            LayerNorm.forward(rows: rows, blocks: G, width: H, z, rstd: nil, gain: p.gx(k), bias: p.b(k), into: z, accumulate: false)
         }
     }
 
@@ -64,7 +63,6 @@ extension PackedWeights {
             return
         }
         matmul(m: rows, a: h, lda: H, packed: wh[k], c: scratch, ldc: GH, accumulate: false)
-        LayerNorm.normalize(rows: rows, blocks: G, width: H, scratch, rstd: nil)
-        LayerNorm.scale(rows: rows, cols: GH, scratch, gain: p.gh(k), into: c, accumulate: accumulate)
+        LayerNorm.forward(rows: rows, blocks: G, width: H, scratch, rstd: nil, gain: p.gh(k), into: c, accumulate: accumulate)
     }
 }

@@ -11,23 +11,27 @@
 //     dz = r·(d - mean(d) - ẑ·mean(d ⊙ ẑ))
 //
 // A block of zeros (the recurrent part from the fresh state) stays zeros. The loops run 8 lanes at a time
-// over pieces of rows (`rowsPerPiece`, or columns for the gain's gradient) fixed by the shapes alone, spread
-// over the threads, so the bits do not depend on the thread count. The Double twin in `ReferenceNetwork`
-// checks them (GradientCheckTests).
+// over pieces of rows (`rowsPerPiece`) fixed by the shapes alone, spread over the threads, so the bits do not
+// depend on the thread count. The Double twin in `ReferenceNetwork` checks them (GradientCheckTests).
 package enum LayerNorm {
     /// Added to the variance before the square root (PyTorch's default).
     package static let epsilon: Float = 1e-5
     /// Rows per parallel piece: a piece of a few thousand floats is worth a thread's wake-up.
     static let rowsPerPiece = 8
-    /// Columns per piece of the gain's gradient.
+    /// Columns per piece when the gain gradient's partial sums are added up.
     static let columnsPerPiece = 128
 
-    /// Normalises `rows × blocks` blocks of `width` floats in place (z becomes ẑ); with `rstd`, stores each
-    /// block's r at `rstd[row·blocks + block]`.
-    package static func normalize(rows: Int, blocks: Int, width: Int, _ z: UnsafeMutablePointer<Float>,
-                                  rstd: UnsafeMutablePointer<Float>?) {
-        let whole = width & ~7
-        inPieces(rows: rows, cols: blocks * width) { first, end in
+    /// out = g ⊙ ẑ (+ `bias`, cols floats) (+ out's own values when `accumulate`), where z (rows, blocks·width)
+    /// becomes ẑ in place, every block of `width` normalised on its own; with `rstd`, each block's r is kept at
+    /// `rstd[row·blocks + block]` for `backward`. g has one float per unit of every block. out may be z itself.
+    /// A piece of rows is normalised and scaled while it is in cache.
+    package static func forward(rows: Int, blocks: Int, width: Int, _ z: UnsafeMutablePointer<Float>,
+                                rstd: UnsafeMutablePointer<Float>?, gain: UnsafePointer<Float>,
+                                bias: UnsafePointer<Float>? = nil, into out: UnsafeMutablePointer<Float>,
+                                accumulate: Bool) {
+        let cols = blocks * width, whole = width & ~7
+        inPieces(rows: rows, cols: cols) { first, end in
+            // ẑ = (z - μ)·r, block by block
             for i in (first * blocks)..<(end * blocks) {
                 let x = z + i * width
                 var s8 = Float8(), s = Float(0)
@@ -45,17 +49,9 @@ package enum LayerNorm {
                 while j < width { x[j] = (x[j] - mean) * r; j += 1 }
                 rstd?[i] = r
             }
-        }
-    }
-
-    /// out = ẑ ⊙ g over rows of `cols` (g has `cols` floats, one per unit of every block), plus `bias`
-    /// (cols) when given, plus out's own values when `accumulate`. out may be ẑ itself.
-    package static func scale(rows: Int, cols: Int, _ xhat: UnsafePointer<Float>, gain: UnsafePointer<Float>,
-                              bias: UnsafePointer<Float>? = nil, into out: UnsafeMutablePointer<Float>,
-                              accumulate: Bool) {
-        inPieces(rows: rows, cols: cols) { first, end in
+            // out = g ⊙ ẑ (+ bias) (+ out)
             for row in first..<end {
-                let x = xhat + row * cols, o = out + row * cols
+                let x = z + row * cols, o = out + row * cols
                 var j = 0
                 while j < cols {
                     let n = cols - j
@@ -69,29 +65,31 @@ package enum LayerNorm {
         }
     }
 
-    /// The gradients of `scale` after `normalize`: given dy (rows, blocks·width) at y = g ⊙ ẑ, adds Σ dy ⊙ ẑ
-    /// into `dGain` and overwrites `xhat` (ẑ in) with dz, the gradient at the pre-normalisation z.
+    /// The gradients of `forward`: given dy (rows, blocks·width) at y = g ⊙ ẑ, adds Σ dy ⊙ ẑ into `dGain` and
+    /// overwrites `xhat` (ẑ in) with dz, the gradient at the pre-normalisation z. One pass over the rows: each
+    /// piece of rows adds its own rows' dy ⊙ ẑ into a partial sum of its own before ẑ is overwritten, and the
+    /// partials are then added into dGain in piece order (by pieces of columns), whatever the thread count.
     package static func backward(rows: Int, blocks: Int, width: Int, dy: UnsafePointer<Float>,
                                  gain: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
                                  xhatInDzOut xhat: UnsafeMutablePointer<Float>, dGain: UnsafeMutablePointer<Float>) {
         let cols = blocks * width, whole = width & ~7
-        // dg += Σ_rows dy ⊙ ẑ, in pieces of columns, each summing its rows in order
-        let columnPieces = (cols + columnsPerPiece - 1) / columnsPerPiece
-        func gainWork(_ piece: Int) {
-            let first = piece * columnsPerPiece, count = min(columnsPerPiece, cols - first)
-            for row in 0..<rows {
-                let d = dy + row * cols + first, x = xhat + row * cols + first, dg = dGain + first
+        let pieces = (rows + rowsPerPiece - 1) / rowsPerPiece
+        let partials = UnsafeMutablePointer<Float>.allocate(capacity: pieces * cols)
+        defer { partials.deallocate() }
+        inPieces(rows: rows, cols: cols) { first, end in
+            // this piece's Σ dy ⊙ ẑ, in row order
+            let dg = partials + (first / rowsPerPiece) * cols
+            dg.update(repeating: 0, count: cols)
+            for row in first..<end {
+                let d = dy + row * cols, x = xhat + row * cols
                 var j = 0
-                while j < count {
-                    let n = count - j
+                while j < cols {
+                    let n = cols - j
                     store8(load8(dg + j, n) + load8(d + j, n) * load8(x + j, n), dg + j, n)
                     j += 8
                 }
             }
-        }
-        if rows * cols >= parallelThreshold { parallelFor(columnPieces, gainWork) } else { for p in 0..<columnPieces { gainWork(p) } }
-        // dz = r·(d - mean(d) - ẑ·mean(d ⊙ ẑ)), d = dy ⊙ g, in place of ẑ
-        inPieces(rows: rows, cols: cols) { first, end in
+            // dz = r·(d - mean(d) - ẑ·mean(d ⊙ ẑ)), d = dy ⊙ g, in place of ẑ
             for row in first..<end {
                 for block in 0..<blocks {
                     let at = row * cols + block * width
@@ -118,6 +116,22 @@ package enum LayerNorm {
                 }
             }
         }
+        // dg += the partials, piece after piece
+        let columnPieces = (cols + columnsPerPiece - 1) / columnsPerPiece
+        func sum(_ piece: Int) {
+            let first = piece * columnsPerPiece, count = min(columnsPerPiece, cols - first)
+            let dg = dGain + first
+            for p in 0..<pieces {
+                let s = partials + p * cols + first
+                var j = 0
+                while j < count {
+                    let n = count - j
+                    store8(load8(dg + j, n) + load8(s + j, n), dg + j, n)
+                    j += 8
+                }
+            }
+        }
+        if pieces * cols >= parallelThreshold { parallelFor(columnPieces, sum) } else { for p in 0..<columnPieces { sum(p) } }
     }
 
     /// Below this many floats a loop runs on the calling thread.

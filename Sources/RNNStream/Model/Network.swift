@@ -135,8 +135,8 @@ public final class Network {
             }
             let rt = rhat[k].pointer + t * B * GH
             matmul(m: B, a: hPrev, lda: H, packed: packedWh[k], c: rt, ldc: GH, accumulate: false)
-            LayerNorm.normalize(rows: B, blocks: G, width: H, rt, rstd: rstd[k].pointer + t * B * G)
-            LayerNorm.scale(rows: B, cols: GH, rt, gain: p.gh(k), into: c, accumulate: accumulate)
+            LayerNorm.forward(rows: B, blocks: G, width: H, rt, rstd: rstd[k].pointer + t * B * G, gain: p.gh(k),
+                              into: c, accumulate: accumulate)
         }
 
         // Forward, layer by layer over the whole chunk.
@@ -156,8 +156,8 @@ public final class Network {
                        c: xw, ldc: GH, accumulate: !ln, precision: precision)
             }
             if ln {
-                LayerNorm.normalize(rows: TB, blocks: G, width: H, xw, rstd: xstd[k].pointer)
-                LayerNorm.scale(rows: TB, cols: GH, xw, gain: p.gx(k), bias: bias, into: a, accumulate: false)
+                LayerNorm.forward(rows: TB, blocks: G, width: H, xw, rstd: xstd[k].pointer, gain: p.gx(k), bias: bias,
+                                  into: a, accumulate: false)
             }
             packedWh[k].pack(p.wh(k), ldb: GH)
             for t in 0..<T {
