@@ -33,8 +33,9 @@ import RNNTools
     @Test func dropoutFollowsThePassesOverTheText() {
         #expect(Sizing.dropout(epochs: nil) == 0)
         #expect(Sizing.dropout(epochs: 0.5) == 0)
-        #expect(Sizing.dropout(epochs: 4.9) == 0)
-        #expect(Sizing.dropout(epochs: 5) == 0.1)
+        #expect(Sizing.dropout(epochs: 2.9) == 0)
+        #expect(Sizing.dropout(epochs: 3) == 0.1)
+        #expect(Sizing.dropout(epochs: 4.9) == 0.1)
         #expect(Sizing.dropout(epochs: 14.9) == 0.1)
         #expect(Sizing.dropout(epochs: 15) == 0.3)
         #expect(Sizing.dropout(epochs: 500) == 0.3)
