@@ -69,13 +69,13 @@ package enum LayerNorm {
     /// overwrites `xhat` (ẑ in) with dz, the gradient at the pre-normalisation z. One pass over the rows: each
     /// piece of rows adds its own rows' dy ⊙ ẑ into a partial sum of its own before ẑ is overwritten, and the
     /// partials are then added into dGain in piece order (by pieces of columns), whatever the thread count.
+    /// `partials`: room for `partialsCount(rows:cols:)` floats, overwritten.
     package static func backward(rows: Int, blocks: Int, width: Int, dy: UnsafePointer<Float>,
                                  gain: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
-                                 xhatInDzOut xhat: UnsafeMutablePointer<Float>, dGain: UnsafeMutablePointer<Float>) {
+                                 xhatInDzOut xhat: UnsafeMutablePointer<Float>, dGain: UnsafeMutablePointer<Float>,
+                                 partials: UnsafeMutablePointer<Float>) {
         let cols = blocks * width, whole = width & ~7
         let pieces = (rows + rowsPerPiece - 1) / rowsPerPiece
-        let partials = UnsafeMutablePointer<Float>.allocate(capacity: pieces * cols)
-        defer { partials.deallocate() }
         inPieces(rows: rows, cols: cols) { first, end in
             // this piece's Σ dy ⊙ ẑ, in row order
             let dg = partials + (first / rowsPerPiece) * cols
@@ -132,6 +132,11 @@ package enum LayerNorm {
             }
         }
         if pieces * cols >= parallelThreshold { parallelFor(columnPieces, sum) } else { for p in 0..<columnPieces { sum(p) } }
+    }
+
+    /// The floats `backward` needs for its partial gain gradients over `rows` rows of `cols`: one row per piece.
+    package static func partialsCount(rows: Int, cols: Int) -> Int {
+        (rows + rowsPerPiece - 1) / rowsPerPiece * cols
     }
 
     /// Below this many floats a loop runs on the calling thread.

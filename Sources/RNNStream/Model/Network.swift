@@ -55,6 +55,7 @@ public final class Network {
     // at the products x·wx and h·wh.
     private let xhat: [FloatBuffer], xstd: [FloatBuffer]
     private let rhat: [FloatBuffer], rstd: [FloatBuffer]
+    private let lnPartials: FloatBuffer  // LayerNorm.backward's partial gain gradients, for up to T·B rows
     private let logits: FloatBuffer     // (T·B, V), then dlogits
     private let dOut: FloatBuffer       // (T·B, H) gradient at a layer's output
     private let dh: FloatBuffer         // (B, H) gradient flowing to h_prev
@@ -91,6 +92,7 @@ public final class Network {
         xstd = ln ? (0..<L).map { _ in FloatBuffer(count: TB * G) } : []
         rhat = ln ? (0..<L).map { _ in FloatBuffer(count: TB * G * H) } : []
         rstd = ln ? (0..<L).map { _ in FloatBuffer(count: TB * G) } : []
+        lnPartials = FloatBuffer(count: ln ? LayerNorm.partialsCount(rows: TB, cols: G * H) : 0)
         logits = FloatBuffer(count: TB * V)
         dOut = FloatBuffer(count: TB * H)
         dh = FloatBuffer(count: batch * H)
@@ -212,7 +214,7 @@ public final class Network {
                 guard ln else { return dRec }
                 let rt = rhat[k].pointer + t * B * GH
                 LayerNorm.backward(rows: B, blocks: G, width: H, dy: dRec, gain: p.gh(k), rstd: rstd[k].pointer + t * B * G,
-                                   xhatInDzOut: rt, dGain: g.gh(k))
+                                   xhatInDzOut: rt, dGain: g.gh(k), partials: lnPartials.pointer)
                 return rt
             }
             for t in stride(from: T - 1, through: 0, by: -1) {
@@ -250,7 +252,7 @@ public final class Network {
             var dx = dzk
             if ln {
                 LayerNorm.backward(rows: TB, blocks: G, width: H, dy: dzk, gain: p.gx(k), rstd: xstd[k].pointer,
-                                   xhatInDzOut: xhat[k].pointer, dGain: g.gx(k))
+                                   xhatInDzOut: xhat[k].pointer, dGain: g.gx(k), partials: lnPartials.pointer)
                 dx = xhat[k].pointer
             }
             if k == 0 {
