@@ -10,7 +10,8 @@ Groups (select with --only gemm,train,infer; default all):
          (shared gemm_bench.py --threads 2, run with OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset).
   train  training chars/s of five configurations, rnn-fit vs min_char_rnn_bench.py / torch_charrnn.py, and a
          sixth, GRU 2x512 with --layer-norm (PyTorch's GRU has none: against the plain GRU's peer, with its cost
-         against our plain GRU in the note).
+         against our plain GRU in the note). Each row trains what it names, with no dropout: plain cells
+         (--no-layer-norm) unless it says --layer-norm, as rnn-fit --time would otherwise size them (fit_args).
   infer  on the LSTM 2x512 model trained in `train` (trained here if only `infer` is selected): rnn-score
          chars/s on the validation text, rnn-gen chars/s, time to the first generated character, peak RSS.
   precision  bf16 against fp32: rnn-fit --precision bf16 for LSTM 2x512, LSTM 2x256, GRU 2x512 and the seed
@@ -437,6 +438,17 @@ TRAIN = [
      "peer": None, "peer_of": "gru_2x512", "target": None},
 ]
 ADAM_B50_T50 = ["--batch", "50", "--seq", "50", "--optimizer", "adam", "--lr", "0.002"]
+# rnn-fit --time sizes what is not given (layer normalisation, dropout, weight drop: rnn-fit(1), "Model size"); the
+# peers train plain cells without dropout, so every row says what it trains: plain, or with --layer-norm when the
+# row names it, and no dropout either way.
+PLAIN = ["--no-layer-norm"]
+NO_DROPOUT = ["--dropout", "0", "--weight-drop", "0"]
+
+
+def fit_args(cfg, precision):
+    """rnn-fit's options for a TRAIN row (without --time and the outputs)."""
+    shape = ([] if "--layer-norm" in cfg["ours"] else PLAIN) + NO_DROPOUT
+    return cfg["ours"] + shape + ([] if cfg["peer"] == "minchar" else ADAM_B50_T50) + ["--precision", precision]
 
 
 def train_one(ctx, cfg):
@@ -448,7 +460,7 @@ def train_one(ctx, cfg):
     if os.path.exists(logf):
         os.unlink(logf)
     # fp32 always: the precision group adds the bf16 rows (rnn-fit's default is bf16 on some CPUs)
-    args = cfg["ours"] + ([] if cfg["peer"] == "minchar" else ADAM_B50_T50) + ["--precision", "fp32"]
+    args = fit_args(cfg, "fp32")
     say(f"[train] ours  {cfg['label']}: rnn-fit --time {S:g}s --precision fp32")
     o = run(f"fit_{key}", [os.path.join(BIN, "rnn-fit"), *args, "--time", f"{S:g}s",
                            "--eval-every", "1000000000", "--log", logf, "-o", model, "-q"], stdin_path=DATA)
@@ -811,7 +823,8 @@ def bench_stream(ctx, table):
     for key, nbytes, flags, seconds in (
             ("stream_1gib", (256 << 20) if ctx.quick else (1 << 30),
              ["--cell", "rnn", "--layers", "1", "--hidden", "16", "--batch", "100", "--seq", "100"], None),
-            ("stream_lstm512", None, ["--hidden", "512"], ctx.train_seconds)):
+            ("stream_lstm512", None, ["--cell", "lstm", "--layers", "2", "--hidden", "512"] + PLAIN + NO_DROPOUT + ADAM_B50_T50,
+             ctx.train_seconds)):
         logf = os.path.join(OUT, key + ".log.jsonl")
         # the text again and again until the reader goes away (cat then dies of SIGPIPE and the loop ends)
         feeder = 'data=$1; shift; while cat "$data"; do :; done' + (f" | head -c {nbytes}" if nbytes else "")
@@ -872,7 +885,7 @@ def bench_bigfile(ctx, table):
     model = os.path.join(OUT, "rnn_2x256.gz")
     say("[bigfile] ours  RNN 2x256: rnn-fit --time 20s")
     f = run("fit_rnn_2x256", [os.path.join(BIN, "rnn-fit"), "--cell", "rnn", "--layers", "2", "--hidden", "256",
-                              "--time", "20s", "-q", "-o", model], stdin_path=DATA)
+                              *PLAIN, *NO_DROPOUT, "--time", "20s", "-q", "-o", model], stdin_path=DATA)
     if not f.ok:
         table.add("bigfile", "rnn-score of one 100 MB line (RNN 2x256)", None, unit="s", note="rnn-fit failed")
         return
@@ -910,7 +923,7 @@ def bench_precision(ctx, table, trained):
         if not has_bf16:
             table.add("precision", f"{cfg['label']} bf16", None, unit="chars/s", note="no AVX512_BF16 on this CPU")
             continue
-        args = cfg["ours"] + ([] if cfg["peer"] == "minchar" else ADAM_B50_T50) + ["--precision", "bf16"]
+        args = fit_args(cfg, "bf16")
         logf = os.path.join(OUT, f"{key}_bf16.log.jsonl")
         if os.path.exists(logf):
             os.unlink(logf)
