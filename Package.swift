@@ -66,7 +66,7 @@ let package = Package(
                 path: "Sources/RNNStream/Inference"),
         .target(name: "RNNTraining", dependencies: ["RNNInference", "RNNFormat", "RNNModel", "RNNKernels", "RNNText"],
                 path: "Sources/RNNStream/Training"),
-        .target(name: "RNNShell", dependencies: ["RNNText"], path: "Sources/RNNStream/Shell"),
+        .target(name: "RNNShell", dependencies: ["RNNKernels", "RNNText"], path: "Sources/RNNStream/Shell"),
         .target(name: "RNNTools",
                 dependencies: ["RNNTraining", "RNNInference", "RNNFormat", "RNNModel", "RNNKernels", "RNNText", "RNNShell"],
                 path: "Sources/RNNStream/Tools"),

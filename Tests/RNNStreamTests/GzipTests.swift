@@ -54,6 +54,12 @@ import RNNTools
         #expect(throws: GzipError.crcMismatch) { try Gzip.decompress(crc, maxOutput: 1 << 20) }
         var len = z; len[z.count - 2] ^= 1
         #expect(throws: GzipError.lengthMismatch) { try Gzip.decompress(len, maxOutput: 1 << 20) }
+        // The trailer's size sizes the first buffer: one too small (34,464 of 100,000: the rest is inflated in
+        // chunks) or too large (16.9M, capped by the limit) still ends in the length check, and only there.
+        #expect(len[z.count - 2] == 0, "ISIZE now 100,000 - 65,536")
+        var longer = z; longer[z.count - 1] ^= 1
+        #expect(throws: GzipError.lengthMismatch) { try Gzip.decompress(longer, maxOutput: 1 << 20) }
+        #expect(throws: GzipError.tooLarge(limit: 99_999)) { try Gzip.decompress(longer, maxOutput: 99_999) }
         // Every flipped byte in the body is detected (as some error), never crashes.
         for i in stride(from: 10, to: z.count - 8, by: max(1, z.count / 97)) {
             var bad = z; bad[i] ^= 0x55

@@ -285,6 +285,15 @@ private func drain(_ fd: Int32) -> [UInt8] {
             _ = try readWholeFile(path: path, limit: 1 << 20)
         }
         #expect(try readWholeFile(path: path, limit: 2 << 20) == big)
+        // Large enough for huge pages (read straight into its buffer), every byte in place.
+        let large = (0..<(3 << 20) + 5).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 9) }
+        try writeFileAtomically(path: path, bytes: large)
+        #expect(try readWholeFile(path: path, limit: 4 << 20) == large)
+        #if os(Linux)
+        // A file whose size stat does not tell (0 bytes said, more there) is read to its end all the same.
+        let status = try readWholeFile(path: "/proc/self/status", limit: 1 << 20)
+        #expect(status.count > 100 && String(decoding: status, as: UTF8.self).contains("Name:"))
+        #endif
     }
 
     @Test func readWholeFileErrors() {

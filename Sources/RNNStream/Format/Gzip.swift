@@ -112,18 +112,58 @@ public enum Gzip {
         guard initStatus == Z_OK else { throw .zlib(message(stream, initStatus)) }
         defer { inflateEnd(stream) }
 
-        var out: [UInt8] = []
         // The trailer's ISIZE (length mod 2^32) is a hint for the first allocation, bounded by the limit
         // and by deflate's best possible ratio so a tiny file cannot claim a huge buffer.
         let n = bytes.count
         let isize = Int(bytes[n - 4]) | Int(bytes[n - 3]) << 8 | Int(bytes[n - 2]) << 16 | Int(bytes[n - 1]) << 24
         let ratioBound = bytes.count > Int.max / 1100 ? Int.max : bytes.count * 1100
-        out.reserveCapacity(min(isize, maxOutput, ratioBound))
+        let hint = min(isize, maxOutput, ratioBound)
+
+        // First inflate straight into a buffer of the hinted size (no chunk copied: a weights file is tens of
+        // MB). The stream either ends there, or fills it (a wrong hint) and goes on below in chunks.
+        var offset = 0
+        var done: GzipError?? = nil  // nil: not finished; .some(nil): ended cleanly; .some(error)
+        var out = bytes.withUnsafeBufferPointer { input in
+            [UInt8](unsafeUninitializedCapacity: hint) { buffer, count in
+                count = 0
+                guard let base = buffer.baseAddress, hint > 0 else { return }
+                adviseHugePages(base, byteCount: hint)
+                stream.pointee.next_out = base
+                stream.pointee.avail_out = uInt(hint)
+                while stream.pointee.avail_out > 0 {
+                    if stream.pointee.avail_in == 0 && offset < input.count {
+                        let n = min(chunkSize, input.count - offset)
+                        stream.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress! + offset)
+                        stream.pointee.avail_in = uInt(n)
+                        offset += n
+                    }
+                    let before = stream.pointee.avail_out
+                    let ret = inflate(stream, Z_NO_FLUSH)
+                    count = hint - Int(stream.pointee.avail_out)
+                    switch ret {
+                    case Z_STREAM_END:
+                        done = .some(stream.pointee.avail_in > 0 || offset < input.count ? .trailingData : nil)
+                        return
+                    case Z_OK:
+                        continue
+                    case Z_BUF_ERROR:
+                        if stream.pointee.avail_in == 0 && offset >= input.count { done = .some(.truncated); return }
+                        if stream.pointee.avail_out == before { done = .some(.zlib("inflate made no progress")); return }
+                    default:
+                        done = .some(inflateError(stream, ret))
+                        return
+                    }
+                }
+            }
+        }
+        if let done {
+            if let done { throw done }
+            return out
+        }
 
         var chunk = [UInt8](repeating: 0, count: chunkSize)
         let result: GzipError? = bytes.withUnsafeBufferPointer { input -> GzipError? in
             chunk.withUnsafeMutableBufferPointer { chunkBuf -> GzipError? in
-                var offset = 0
                 while true {
                     if stream.pointee.avail_in == 0 && offset < input.count {
                         let n = min(chunkSize, input.count - offset)
@@ -154,19 +194,27 @@ public enum Gzip {
                         // No progress possible: zlib wants more input and there is none.
                         if stream.pointee.avail_in == 0 && offset >= input.count { return .truncated }
                         if produced == 0 { return .zlib("inflate made no progress") }
-                    case Z_DATA_ERROR, Z_NEED_DICT:
-                        let text = message(stream, ret)
-                        if text == "incorrect data check" { return .crcMismatch }
-                        if text == "incorrect length check" { return .lengthMismatch }
-                        return .corrupted(text)
                     default:
-                        return .zlib(message(stream, ret))
+                        return inflateError(stream, ret)
                     }
                 }
             }
         }
         if let result { throw result }
         return out
+    }
+
+    /// What an inflate status other than Z_OK, Z_STREAM_END and Z_BUF_ERROR means.
+    private static func inflateError(_ stream: UnsafeMutablePointer<z_stream>, _ ret: Int32) -> GzipError {
+        switch ret {
+        case Z_DATA_ERROR, Z_NEED_DICT:
+            let text = message(stream, ret)
+            if text == "incorrect data check" { return .crcMismatch }
+            if text == "incorrect length check" { return .lengthMismatch }
+            return .corrupted(text)
+        default:
+            return .zlib(message(stream, ret))
+        }
     }
 
     private static func message(_ stream: UnsafeMutablePointer<z_stream>, _ status: Int32) -> String {

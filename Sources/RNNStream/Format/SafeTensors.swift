@@ -229,6 +229,7 @@ public struct SafeTensorsHeader: Sendable {
     public func tensor(_ e: Entry, in bytes: [UInt8]) throws(WeightsFileError) -> Tensor {
         precondition(dataStart + dataSize == bytes.count && e.end <= dataSize && e.end - e.begin == 4 * e.count)
         let data = [Float](unsafeUninitializedCapacity: e.count) { buffer, initialized in
+            if let base = buffer.baseAddress { adviseHugePages(base, byteCount: 4 * e.count) }
             bytes.withUnsafeBytes { raw in
                 let src = UnsafeRawBufferPointer(rebasing: raw[(dataStart + e.begin)..<(dataStart + e.end)])
                 UnsafeMutableRawBufferPointer(buffer).copyMemory(from: src)

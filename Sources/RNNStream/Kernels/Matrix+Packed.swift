@@ -39,13 +39,13 @@ public final class PackedMatrix: @unchecked Sendable {
         storage = FloatBuffer(count: k * nPad)
         if precision == .bf16 {
             let count = max(1, ceilDiv(k, kcMax) * roundUp(kcMax, 2) * nPad)
-            storage16 = UnsafeMutablePointer<UInt16>.allocate(capacity: count)
+            storage16 = allocateBuffer(byteCount: 2 * count).bindMemory(to: UInt16.self, capacity: count)
             storage16!.initialize(repeating: 0, count: count)
         } else {
             storage16 = nil
         }
         if weights != .fp32 {
-            storageHalf = UnsafeMutablePointer<UInt16>.allocate(capacity: max(1, k * nPad))
+            storageHalf = allocateBuffer(byteCount: 2 * max(1, k * nPad)).bindMemory(to: UInt16.self, capacity: max(1, k * nPad))
             storageHalf!.initialize(repeating: 0, count: max(1, k * nPad))
         } else {
             storageHalf = nil

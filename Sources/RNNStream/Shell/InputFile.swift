@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import RNNKernels
 import RNNText
 
 /// Reads a whole file into memory; "-" means standard input, or `standardInput` (read to its end, not closed).
@@ -31,9 +32,36 @@ public func readWholeFile(path: String, limit: Int, standardInput: Int32 = STDIN
     }
     let cap = limit == Int.max ? limit : limit + 1
     var bytes = [UInt8]()
-    bytes.reserveCapacity(min(expected, cap))
-    var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-    while bytes.count < cap {
+    var atEnd = false
+    if (info.st_mode & S_IFMT) == S_IFREG {
+        // A regular file is read straight into a buffer of its size (plus one byte, to see the end), with no
+        // chunk copied; the loop below takes over only if the file grew meanwhile.
+        let capacity = min(expected, cap)
+        var failure: Int32 = 0
+        bytes = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
+            count = 0
+            guard let base = buffer.baseAddress else { return }
+            adviseHugePages(base, byteCount: capacity)
+            while count < capacity {
+                let n = read(fd, base + count, capacity - count)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    return
+                }
+                if n == 0 {
+                    atEnd = true
+                    return
+                }
+                count += n
+            }
+        }
+        if failure != 0 { throw ToolError(subject: subject, cause: systemErrorMessage(failure)) }
+    } else {
+        bytes.reserveCapacity(min(expected, cap))
+    }
+    var chunk = [UInt8](repeating: 0, count: atEnd ? 0 : 64 * 1024)
+    while !atEnd && bytes.count < cap {
         let want = min(chunk.count, cap - bytes.count)
         var n: Int
         repeat {
