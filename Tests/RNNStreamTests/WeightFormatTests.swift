@@ -53,10 +53,16 @@ import RNNKernels
             matmul(m: m, a: x, lda: k, packed: exact, c: &want, ldc: n, accumulate: true)
             let half = PackedMatrix(k: k, n: n, weights: format)
             half.pack(b, ldb: n)
+            // packed for one-row products only: no fp32 copy, rounded a piece of 128 columns at a time
+            let single = PackedMatrix(k: k, n: n, weights: format, singleRow: m == 1)
+            single.pack(b, ldb: n)
             expectSameBitsAtEveryWidthAndThreadCount("\(format) \(m)x\(n)x\(k)", parallel: false) {
                 var got = [Float](repeating: 0.5, count: m * n)
                 matmul(m: m, a: x, lda: k, packed: half, c: &got, ldc: n, accumulate: true)
                 #expect(got.map(\.bitPattern) == want.map(\.bitPattern), "\(format) \(m)x\(n)x\(k) differs from fp32 of the rounded weights")
+                var gotSingle = [Float](repeating: 0.5, count: m * n)
+                matmul(m: m, a: x, lda: k, packed: single, c: &gotSingle, ldc: n, accumulate: true)
+                #expect(gotSingle.map(\.bitPattern) == want.map(\.bitPattern), "\(format) \(m)x\(n)x\(k) single-row packing differs")
                 return got.map(\.bitPattern)
             }
         }

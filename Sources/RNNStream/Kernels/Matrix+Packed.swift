@@ -27,8 +27,13 @@ public final class PackedMatrix: @unchecked Sendable {
     public let weights: WeightFormat
     /// The 16-bit copy for one-row products (nil for fp32 weights): the fp32 layout, element for element.
     let storageHalf: UnsafeMutablePointer<UInt16>?
+    /// Only one-row products use this matrix and its weights are 16-bit: `storage` is not a packed copy but the
+    /// scratch that packing rounds a piece of panels in (`singleRowPieceCols` columns of one k-block).
+    let singleRowHalf: Bool
 
-    public init(k: Int, n: Int, precision: Precision = .fp32, weights: WeightFormat = .fp32) {
+    /// `singleRow`: only one-row products will use it (`matmul` with m = 1); with 16-bit `weights` it then
+    /// keeps no fp32 copy (a predictor's recurrent weights: 8 MB less to allocate for an LSTM 2x512).
+    public init(k: Int, n: Int, precision: Precision = .fp32, weights: WeightFormat = .fp32, singleRow: Bool = false) {
         precondition(k >= 0 && n >= 0)
         self.k = k
         self.n = n
@@ -36,7 +41,8 @@ public final class PackedMatrix: @unchecked Sendable {
         self.weights = weights
         nPad = roundUp(n, kernelCols)
         kcMax = k > 0 ? kBlockSize(k) : 1
-        storage = FloatBuffer(count: k * nPad)
+        singleRowHalf = singleRow && weights != .fp32 && precision == .fp32
+        storage = FloatBuffer(count: singleRowHalf ? kcMax * min(nPad, singleRowPieceCols) : k * nPad)
         if precision == .bf16 {
             let count = max(1, ceilDiv(k, kcMax) * roundUp(kcMax, 2) * nPad)
             storage16 = allocateBuffer(byteCount: 2 * count).bindMemory(to: UInt16.self, capacity: count)
@@ -71,6 +77,23 @@ public final class PackedMatrix: @unchecked Sendable {
 
     private func pack(_ b: StridedMatrix) {
         var pc = 0
+        if singleRowHalf, let storageHalf {
+            // A piece of panels at a time through the scratch, rounded into the 16-bit copy (whose layout is
+            // the fp32 one: k-block pc at pc·nPad, its panel q at + q·16·kc).
+            while pc < k {
+                let kc = min(kcMax, k - pc)
+                var j0 = 0
+                while j0 < n {
+                    let cols = min(singleRowPieceCols, n - j0)
+                    packBBlock(b, p0: pc, kc: kc, j0: j0, cols: cols, into: storage.pointer)
+                    rnn_half_round_block(storage.pointer, storageHalf + pc * nPad + j0 * kc, kc * roundUp(cols, kernelCols),
+                                         weights.halfCode, CPU.level >= .avx2 ? 1 : 0)
+                    j0 += cols
+                }
+                pc += kc
+            }
+            return
+        }
         while pc < k {
             let kc = min(kcMax, k - pc)
             let block = storage.pointer + pc * nPad
@@ -107,6 +130,7 @@ public func matmul(
         packedVecmat(x: a, b: b, y: c, accumulate: accumulate)
         return
     }
+    precondition(!b.singleRowHalf, "a product of \(m) rows with a matrix packed for one row")
     // The strided view of B is never read when packedB is given; any valid pointer does.
     gemm(m: m, n: n, k: k,
          a: StridedMatrix(base: a, rowStride: lda, colStride: 1),
@@ -114,6 +138,9 @@ public func matmul(
          c: c, ldc: ldc, accumulate: accumulate, precision: b.precision, packedB: b.pointer,
          packedB16: b.storage16.map { UnsafePointer($0) })
 }
+
+/// Columns a single-row 16-bit matrix packs at a time through its fp32 scratch (kcMax·128 floats, ≤ 256 KB).
+private let singleRowPieceCols = 128
 
 /// Panels per task of a split packed vector-matrix product (128 columns).
 private let packedVecmatTaskPanels = 8
