@@ -119,10 +119,36 @@ public enum Gzip {
         let ratioBound = bytes.count > Int.max / 1100 ? Int.max : bytes.count * 1100
         let hint = min(isize, maxOutput, ratioBound)
 
+        // Where the input is; `step` feeds it to zlib a chunk at a time.
+        var offset = 0
+        /// Feeds zlib the next chunk of input once it has used the last, inflates into its next_out, and says
+        /// what came of it: nil to go on, .some(nil) at the end of a clean stream, .some(error).
+        func step(_ input: UnsafeBufferPointer<UInt8>) -> GzipError?? {
+            if stream.pointee.avail_in == 0 && offset < input.count {
+                let n = min(chunkSize, input.count - offset)
+                stream.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress! + offset)
+                stream.pointee.avail_in = uInt(n)
+                offset += n
+            }
+            let before = stream.pointee.avail_out
+            let ret = inflate(stream, Z_NO_FLUSH)
+            switch ret {
+            case Z_STREAM_END:
+                return .some(stream.pointee.avail_in > 0 || offset < input.count ? .trailingData : nil)
+            case Z_OK:
+                return nil
+            case Z_BUF_ERROR:
+                // No progress possible: zlib wants more input and there is none, or cannot go on.
+                if stream.pointee.avail_in == 0 && offset >= input.count { return .some(.truncated) }
+                return stream.pointee.avail_out == before ? .some(.zlib("inflate made no progress")) : nil
+            default:
+                return .some(inflateError(stream, ret))
+            }
+        }
+
         // First inflate straight into a buffer of the hinted size (no chunk copied: a weights file is tens of
         // MB). The stream either ends there, or fills it (a wrong hint) and goes on below in chunks.
-        var offset = 0
-        var done: GzipError?? = nil  // nil: not finished; .some(nil): ended cleanly; .some(error)
+        var done: GzipError?? = nil
         var out = bytes.withUnsafeBufferPointer { input in
             [UInt8](unsafeUninitializedCapacity: hint) { buffer, count in
                 count = 0
@@ -130,29 +156,9 @@ public enum Gzip {
                 adviseHugePages(base, byteCount: hint)
                 stream.pointee.next_out = base
                 stream.pointee.avail_out = uInt(hint)
-                while stream.pointee.avail_out > 0 {
-                    if stream.pointee.avail_in == 0 && offset < input.count {
-                        let n = min(chunkSize, input.count - offset)
-                        stream.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress! + offset)
-                        stream.pointee.avail_in = uInt(n)
-                        offset += n
-                    }
-                    let before = stream.pointee.avail_out
-                    let ret = inflate(stream, Z_NO_FLUSH)
+                while done == nil && stream.pointee.avail_out > 0 {
+                    done = step(input)
                     count = hint - Int(stream.pointee.avail_out)
-                    switch ret {
-                    case Z_STREAM_END:
-                        done = .some(stream.pointee.avail_in > 0 || offset < input.count ? .trailingData : nil)
-                        return
-                    case Z_OK:
-                        continue
-                    case Z_BUF_ERROR:
-                        if stream.pointee.avail_in == 0 && offset >= input.count { done = .some(.truncated); return }
-                        if stream.pointee.avail_out == before { done = .some(.zlib("inflate made no progress")); return }
-                    default:
-                        done = .some(inflateError(stream, ret))
-                        return
-                    }
                 }
             }
         }
@@ -165,15 +171,9 @@ public enum Gzip {
         let result: GzipError? = bytes.withUnsafeBufferPointer { input -> GzipError? in
             chunk.withUnsafeMutableBufferPointer { chunkBuf -> GzipError? in
                 while true {
-                    if stream.pointee.avail_in == 0 && offset < input.count {
-                        let n = min(chunkSize, input.count - offset)
-                        stream.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress! + offset)
-                        stream.pointee.avail_in = uInt(n)
-                        offset += n
-                    }
                     stream.pointee.next_out = chunkBuf.baseAddress
                     stream.pointee.avail_out = uInt(chunkSize)
-                    let ret = inflate(stream, Z_NO_FLUSH)
+                    let status = step(input)
                     let produced = chunkSize - Int(stream.pointee.avail_out)
                     if produced > 0 {
                         if produced > maxOutput - out.count { return .tooLarge(limit: maxOutput) }
@@ -184,19 +184,7 @@ public enum Gzip {
                         }
                         out.append(contentsOf: chunkBuf[0..<produced])
                     }
-                    switch ret {
-                    case Z_STREAM_END:
-                        if stream.pointee.avail_in > 0 || offset < input.count { return .trailingData }
-                        return nil
-                    case Z_OK:
-                        continue
-                    case Z_BUF_ERROR:
-                        // No progress possible: zlib wants more input and there is none.
-                        if stream.pointee.avail_in == 0 && offset >= input.count { return .truncated }
-                        if produced == 0 { return .zlib("inflate made no progress") }
-                    default:
-                        return inflateError(stream, ret)
-                    }
+                    if let status { return status }
                 }
             }
         }

@@ -11,10 +11,10 @@ final class PackedWeights {
     let head: PackedMatrix
 
     /// `recurrentPacking`: storage for each layer's packed wh to borrow instead of owning (fp32 only).
-    /// `recurrentRows`: 1 when the recurrent products are all of one row (one stream), so that 16-bit weights
-    /// keep no fp32 copy of wh (`PackedMatrix.init(singleRow:)`); nil when they may be of several.
+    /// `singleRowRecurrent`: the recurrent products are all of one row (one stream), so 16-bit weights keep no
+    /// fp32 copy of wh (`PackedMatrix.init(singleRow:)`).
     init(config: ModelConfig, weights: WeightFormat, products: Precision = .fp32, recurrentPacking: [PackedMatrix]? = nil,
-         recurrentRows: Int? = nil) {
+         singleRowRecurrent: Bool = false) {
         let H = config.hiddenSize, GH = config.cell.gates * H
         if let borrowed = recurrentPacking {
             precondition(borrowed.count == config.layers && borrowed.allSatisfy { $0.k == H && $0.n == GH })
@@ -22,7 +22,7 @@ final class PackedWeights {
             wh = borrowed
         } else {
             wh = (0..<config.layers).map { _ in
-                PackedMatrix(k: H, n: GH, precision: products, weights: weights, singleRow: recurrentRows == 1)
+                PackedMatrix(k: H, n: GH, precision: products, weights: weights, singleRow: singleRowRecurrent)
             }
         }
         wx = (0..<config.layers).map { k in PackedMatrix(k: k == 0 ? 0 : H, n: GH, precision: products, weights: weights) }

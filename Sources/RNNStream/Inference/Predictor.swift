@@ -58,7 +58,8 @@ public final class Predictor {
         outs = [FloatBuffer(count: maxChunk * config.hiddenSize), FloatBuffer(count: maxChunk * config.hiddenSize)]
         scratchC = FloatBuffer(count: config.hiddenSize)
         logits = FloatBuffer(count: maxChunk * config.vocabSize)
-        packed = PackedWeights(config: config, weights: weights, recurrentPacking: recurrentPacking, recurrentRows: 1)
+        packed = PackedWeights(config: config, weights: weights, recurrentPacking: recurrentPacking,
+                               singleRowRecurrent: true)
         weightsChanged()
     }
 

@@ -33,12 +33,14 @@ public final class FloatBuffer: @unchecked Sendable {
     public var array: [Float] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
 }
 
+/// The size of a transparent huge page on x86-64 and arm64 with 4 KiB pages.
+private let hugePageBytes = 2 << 20
+
 /// Uninitialised memory for a buffer: 64-byte aligned, or for 2 MiB and more aligned to 2 MiB and advised to
 /// be backed by huge pages (`adviseHugePages`), so that all of it can be. Free it with `deallocate()`.
 public func allocateBuffer(byteCount: Int) -> UnsafeMutableRawPointer {
-    let huge = 2 << 20
-    guard byteCount >= huge else { return UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: 64) }
-    let raw = UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: huge)
+    guard byteCount >= hugePageBytes else { return UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: 64) }
+    let raw = UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: hugePageBytes)
     adviseHugePages(raw, byteCount: byteCount)
     return raw
 }
@@ -50,7 +52,7 @@ public func allocateBuffer(byteCount: Int) -> UnsafeMutableRawPointer {
 /// kernel declines, nothing changes (the range is rounded inward to whole pages, so it touches no other memory).
 public func adviseHugePages(_ start: UnsafeMutableRawPointer, byteCount: Int) {
     #if os(Linux)
-    guard byteCount >= 2 << 20 else { return }
+    guard byteCount >= hugePageBytes else { return }
     let page = max(Int(sysconf(Int32(_SC_PAGESIZE))), 1)
     let begin = (Int(bitPattern: start) + page - 1) / page * page
     let end = (Int(bitPattern: start) + byteCount) / page * page

@@ -26,14 +26,12 @@ public func readWholeFile(path: String, limit: Int, standardInput: Int32 = STDIN
 
     // A regular file's size is a good first guess for the buffer; pipes start small and grow.
     var info = stat()
-    var expected = 64 * 1024
-    if fstat(fd, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG {
-        expected = Int(info.st_size) + 1
-    }
+    let regular = fstat(fd, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
+    let expected = regular ? Int(info.st_size) + 1 : 64 * 1024
     let cap = limit == Int.max ? limit : limit + 1
     var bytes = [UInt8]()
     var atEnd = false
-    if (info.st_mode & S_IFMT) == S_IFREG {
+    if regular {
         // A regular file is read straight into a buffer of its size (plus one byte, to see the end), with no
         // chunk copied; the loop below takes over only if the file grew meanwhile.
         let capacity = min(expected, cap)
